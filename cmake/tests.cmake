@@ -1,0 +1,46 @@
+# Tests are discovered, so a new layer adds files, not CMake edits:
+#   tests/unit/<layer>/test_<name>.c  -> executable test_<layer>_<name>, ctest label "unit"
+#   tests/unit/<layer>/extra.cmake    -> optional; may link reference peers to ${RTC_LAYER_TESTS}
+#   tests/integration/<name>.sh       -> ctest "integ_<name>", label "integration"; gets the
+#                                        build dir as $1 and the source dir as $2
+# Shared test helpers live in tests/unit/*.h and tests/sim/*.c (linked into every unit test).
+file(GLOB RTC_TEST_SUPPORT CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/sim/*.c)
+if(RTC_TEST_SUPPORT)
+  add_library(rtc_test_support STATIC ${RTC_TEST_SUPPORT})
+  target_link_libraries(rtc_test_support PUBLIC cwebrtc_static)
+  target_include_directories(rtc_test_support PUBLIC ${CMAKE_SOURCE_DIR}/tests)
+endif()
+
+file(GLOB RTC_TEST_LAYERS LIST_DIRECTORIES true ${CMAKE_SOURCE_DIR}/tests/unit/*)
+foreach(layer_dir ${RTC_TEST_LAYERS})
+  if(IS_DIRECTORY ${layer_dir})
+    get_filename_component(layer ${layer_dir} NAME)
+    file(GLOB tests CONFIGURE_DEPENDS ${layer_dir}/test_*.c)
+    set(RTC_LAYER_TESTS "")
+    foreach(t ${tests})
+      get_filename_component(tn ${t} NAME_WE)
+      string(REGEX REPLACE "^test_" "" tn ${tn})
+      set(exe test_${layer}_${tn})
+      add_executable(${exe} ${t})
+      target_include_directories(${exe} PRIVATE ${CMAKE_SOURCE_DIR}/tests ${layer_dir})
+      target_link_libraries(${exe} PRIVATE cwebrtc_static)
+      if(TARGET rtc_test_support)
+        target_link_libraries(${exe} PRIVATE rtc_test_support)
+      endif()
+      target_compile_definitions(${exe} PRIVATE RTC_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+      add_test(NAME ${exe} COMMAND ${exe} WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+      set_tests_properties(${exe} PROPERTIES LABELS unit TIMEOUT 300)
+      list(APPEND RTC_LAYER_TESTS ${exe})
+    endforeach()
+    if(EXISTS ${layer_dir}/extra.cmake)
+      include(${layer_dir}/extra.cmake)
+    endif()
+  endif()
+endforeach()
+
+file(GLOB RTC_INTEG_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/integration/*.sh)
+foreach(t ${RTC_INTEG_TESTS})
+  get_filename_component(tn ${t} NAME_WE)
+  add_test(NAME integ_${tn} COMMAND bash ${t} ${CMAKE_BINARY_DIR} ${CMAKE_SOURCE_DIR})
+  set_tests_properties(integ_${tn} PROPERTIES LABELS integration TIMEOUT 600 SKIP_RETURN_CODE 77)
+endforeach()
