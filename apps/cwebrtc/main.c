@@ -1,0 +1,56 @@
+/* The cwebrtc command: small tools built on the library, one subcommand per file. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "cwebrtc/common.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "cwebrtc %s\n"
+            "usage:\n"
+            "  cwebrtc stun HOST[:PORT] [--tcp] [--rto MS] [--software]\n"
+            "        send a STUN binding request; print the mapped address and RTT\n"
+            "  cwebrtc stun-server --listen ADDR:PORT [--listen ...] [--threads N] [--no-tcp]\n"
+            "        answer STUN binding requests over UDP and TCP\n"
+            "  cwebrtc help\n",
+            rtc_version());
+}
+
+bool app_opt(int argc, char **argv, int *i, const char *name, const char **value) {
+    size_t n = strlen(name);
+    const char *a = argv[*i];
+    if (strncmp(a, name, n) != 0) return false;
+    if (a[n] == '=') {
+        *value = a + n + 1;
+        return true;
+    }
+    if (a[n] != '\0') return false;
+    if (*i + 1 >= argc) {
+        *value = NULL; /* caller reports the missing value */
+        return true;
+    }
+    *value = argv[++*i];
+    return true;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "stun") == 0) return cmd_stun(argc - 1, argv + 1);
+    if (strcmp(cmd, "stun-server") == 0) return cmd_stun_server(argc - 1, argv + 1);
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("cwebrtc %s\n", rtc_version());
+        return EXIT_OK;
+    }
+    fprintf(stderr, "cwebrtc: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return EXIT_USAGE;
+}

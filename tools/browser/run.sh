@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# tools/browser/run.sh: run one scenario page in headless Chromium, inside a network namespace of its
+# own, and collect the JSON result the page POSTs back.
+#
+#   run.sh --page sdp.html --query 'scenario=dc-offer' --result out.json [--timeout 60]
+#          [--with 'CMD'] [--chromium-flag FLAG]... [--netns NAME] [--keep]
+#
+#   --page        a file in tools/browser/pages/ (default sdp.html)
+#   --query       query string handed to the page (its scenario and parameters)
+#   --result      where the result JSON goes (required)
+#   --timeout     seconds for the whole run, browser start to result (default 60)
+#   --with CMD    a command started in the same namespace before the browser (the native end of an
+#                 end-to-end test); it gets HARNESS_URL=http://127.0.0.1:PORT and HARNESS_PORT in its
+#                 environment (use the /msg/<chan> mailboxes for signaling) and is killed at the end
+#   --chromium-flag  an extra flag for Chromium (repeatable), e.g. --enable-blink-features=...
+#   --netns NAME  use an existing namespace (not created, not deleted); default: a fresh one
+#   --keep        keep the work directory (server/chromium logs, profile) for debugging
+#
+# Exit status: 0 when the page reported {"ok": true, ...}; 1 when it reported a failure or no result
+# came before the timeout; 2 on usage errors; 77 when chromium or network namespaces are unavailable
+# (ctest's "skipped"). Needs root (ip netns). Every process it starts is killed by PID/process group
+# at exit, and the namespace it created is always deleted (trap on EXIT, INT, TERM).
+#
+# Why a namespace: it holds only `lo`, so Chromium cannot reach update or safe-browsing hosts, and
+# the flags below make it gather plain 127.0.0.1 host candidates (/work/shared/notes/real-peers.md).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+page=sdp.html
+query=""
+result=""
+timeout_s=60
+with_cmd=""
+netns=""
+keep=0
+extra_flags=()
+
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --page) page=$2; shift 2 ;;
+    --query) query=$2; shift 2 ;;
+    --result) result=$2; shift 2 ;;
+    --timeout) timeout_s=$2; shift 2 ;;
+    --with) with_cmd=$2; shift 2 ;;
+    --chromium-flag) extra_flags+=("$2"); shift 2 ;;
+    --chromium-flag=*) extra_flags+=("${1#--chromium-flag=}"); shift ;;
+    --netns) netns=$2; shift 2 ;;
+    --keep) keep=1; shift ;;
+    -h|--help) usage ;;
+    *) echo "run.sh: unknown argument $1" >&2; usage ;;
+  esac
+done
+[ -n "$result" ] || { echo "run.sh: --result is required" >&2; usage; }
+[[ "$timeout_s" =~ ^[0-9]+$ ]] || { echo "run.sh: --timeout wants whole seconds" >&2; exit 2; }
+[ -f "$here/pages/$page" ] || { echo "run.sh: no page $here/pages/$page" >&2; exit 2; }
+
+chromium_bin=$(command -v chromium || command -v chromium-browser || true)
+if [ -z "$chromium_bin" ]; then echo "run.sh: chromium not installed (apt-get install -y chromium)" >&2; exit 77; fi
+if [ "$(id -u)" != 0 ]; then echo "run.sh: needs root for ip netns" >&2; exit 77; fi
+
+work=$(mktemp -d /tmp/cwrtc-browser.XXXXXX)
+own_netns=0
+server_pid=""
+browser_pid=""
+with_pid=""
+
+kill_tree() { # kill a process group we started (setsid made $1 its leader), then the PID itself
+  local pid=$1
+  [ -n "$pid" ] || return 0
+  kill -TERM -- "-$pid" 2>/dev/null || true
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  kill -KILL -- "-$pid" 2>/dev/null || true
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+  local rc=$?
+  set +e
+  kill_tree "$browser_pid"
+  kill_tree "$with_pid"
+  kill_tree "$server_pid"
+  if [ "$own_netns" = 1 ]; then
+    # Anything still inside (nothing should be) would keep the namespace's lo alive; kill by PID.
+    for p in $(ip netns pids "$netns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+    ip netns del "$netns" 2>/dev/null
+  fi
+  if [ "$keep" = 1 ]; then echo "run.sh: kept $work" >&2; else rm -rf "$work"; fi
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if [ -z "$netns" ]; then
+  netns="cwrtc-br-$$-$RANDOM"
+  if ! ip netns add "$netns" 2>"$work/netns.err"; then
+    echo "run.sh: cannot create a network namespace: $(cat "$work/netns.err")" >&2
+    exit 77
+  fi
+  own_netns=1
+fi
+ip -n "$netns" link set lo up
+
+# The page server; it exits by itself when the result arrives or after its lifetime.
+rm -f "$result"
+setsid ip netns exec "$netns" python3 "$here/server.py" --pages "$here/pages" \
+  --result "$work/result.json" --port-file "$work/port" --lifetime "$((timeout_s + 5))" \
+  2>"$work/server.log" &
+server_pid=$!
+for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+[ -s "$work/port" ] || { echo "run.sh: page server did not start" >&2; cat "$work/server.log" >&2; exit 1; }
+port=$(cat "$work/port")
+url="http://127.0.0.1:$port/$page${query:+?$query}"
+
+if [ -n "$with_cmd" ]; then
+  HARNESS_URL="http://127.0.0.1:$port" HARNESS_PORT="$port" \
+    setsid ip netns exec "$netns" bash -c "$with_cmd" >"$work/with.log" 2>&1 &
+  with_pid=$!
+fi
+
+mkdir -p "$work/profile"
+setsid ip netns exec "$netns" timeout -k 5 "$timeout_s" "$chromium_bin" \
+  --headless=new --no-sandbox --disable-gpu --disable-background-networking \
+  --disable-component-update --disable-sync --no-first-run --no-default-browser-check \
+  --user-data-dir="$work/profile" \
+  --use-fake-ui-for-media-stream --use-fake-device-for-media-stream \
+  --allow-loopback-in-peer-connection --disable-features=WebRtcHideLocalIpsWithMdns \
+  --enable-logging=stderr --v=0 \
+  ${extra_flags[@]+"${extra_flags[@]}"} "$url" >"$work/chromium.log" 2>&1 &
+browser_pid=$!
+
+# Wait (bounded) for the server to exit: it does so on the result or at its lifetime.
+deadline=$((SECONDS + timeout_s + 10))
+while kill -0 "$server_pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
+  kill -0 "$browser_pid" 2>/dev/null || break
+  sleep 0.2
+done
+# Give a result that is in flight a moment to land if the browser died first.
+for _ in 1 2 3 4 5; do [ -s "$work/result.json" ] && break; sleep 0.2; done
+
+grep -h '^page: ' "$work/server.log" >&2 || true
+if [ ! -s "$work/result.json" ]; then
+  echo "run.sh: no result within ${timeout_s}s; last chromium lines:" >&2
+  grep -E 'CONSOLE|ERROR' "$work/chromium.log" | tail -n 20 >&2 || tail -n 20 "$work/chromium.log" >&2
+  [ -z "$with_cmd" ] || { echo "run.sh: --with output:" >&2; tail -n 20 "$work/with.log" >&2; }
+  exit 1
+fi
+cp "$work/result.json" "$result"
+if python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1])).get("ok") else 1)' "$result"; then
+  exit 0
+fi
+echo "run.sh: the page reported a failure:" >&2
+python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("error"))' "$result" >&2
+exit 1
