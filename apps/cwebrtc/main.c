@@ -13,6 +13,8 @@ static void usage(FILE *f) {
             "        send a STUN binding request; print the mapped address and RTT\n"
             "  cwebrtc stun-server --listen ADDR:PORT [--listen ...] [--threads N] [--no-tcp]\n"
             "        answer STUN binding requests over UDP and TCP\n"
+            "  cwebrtc turn-server --listen ADDR:PORT --realm REALM --user NAME:PASS ...\n"
+            "        a TURN relay (RFC 8656); see `cwebrtc turn-server --help`\n"
             "  cwebrtc help\n",
             rtc_version());
 }
@@ -42,6 +44,7 @@ int main(int argc, char **argv) {
     const char *cmd = argv[1];
     if (strcmp(cmd, "stun") == 0) return cmd_stun(argc - 1, argv + 1);
     if (strcmp(cmd, "stun-server") == 0) return cmd_stun_server(argc - 1, argv + 1);
+    if (strcmp(cmd, "turn-server") == 0) return cmd_turn_server(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
         return EXIT_OK;

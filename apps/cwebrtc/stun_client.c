@@ -52,8 +52,9 @@ static void flush_transmits(stun_app *a) {
         if (a->tcp) {
             size_t off = 0;
             while (off < tx.len) {
+                /* A ~100-byte request on a fresh connection always fits the socket
+                ** buffer; RTC_ERR_AGAIN here would mean a wedged connection. */
                 int n = rtc_tcp_send(a->tcp_fd, tx.data + off, tx.len - off);
-                if (n == RTC_ERR_AGAIN) continue; /* a 100-byte request: the buffer has room */
                 if (n < 0) {
                     fail(a, "send failed: %s", strerror(errno));
                     return;

@@ -42,6 +42,7 @@ typedef struct tcp_conn {
 typedef struct udp_ep {
     worker *w;
     rtc_udp *u;
+    bool wildcard;
 } udp_ep;
 
 struct worker {
@@ -125,7 +126,10 @@ static void on_udp(rtc_loop *l, int fd, unsigned events, void *ud) {
             w->tx[nt].data = w->txbuf[nt];
             w->tx[nt].len = r;
             w->tx[nt].dst = w->rx[i].src;
-            memset(&w->tx[nt].src, 0, sizeof w->tx[nt].src);
+            /* On a wildcard socket (pktinfo on) answer from the address the request
+            ** reached, or a multi-homed client drops the answer. */
+            w->tx[nt].src = w->rx[i].dst;
+            if (!ep->wildcard) memset(&w->tx[nt].src, 0, sizeof w->tx[nt].src);
             nt++;
         }
         size_t sent = 0;
@@ -288,6 +292,7 @@ int cmd_stun_server(int argc, char **argv) {
         for (int t = 0; t < srv.threads; t++) {
             worker *w = &srv.workers[t];
             rtc_udp_config cfg = {.bind = bound, .reuse_port = srv.threads > 1,
+                                  .pktinfo = rtc_addr_is_any(&bound),
                                   .rcvbuf = 4 << 20, .sndbuf = 4 << 20};
             rtc_udp *u;
             if (rtc_udp_new(&u, &cfg, NULL) != RTC_OK) {
@@ -297,7 +302,7 @@ int cmd_stun_server(int argc, char **argv) {
                 goto out;
             }
             rtc_udp_local_addr(u, &bound); /* port 0 becomes the real port for the others */
-            w->ep[w->n_udp] = (udp_ep){w, u};
+            w->ep[w->n_udp] = (udp_ep){w, u, cfg.pktinfo};
             rtc_loop_watch(w->loop, rtc_udp_fd(u), RTC_LOOP_READ, on_udp, &w->ep[w->n_udp]);
             w->udp[w->n_udp++] = u;
         }

@@ -41,7 +41,7 @@ typedef struct rtc_loop rtc_loop;
 /* Readiness bits for fd watchers. RTC_LOOP_ERROR is only ever reported (EPOLLERR or
 ** EPOLLHUP), always together with the requested READ/WRITE bits so that the next
 ** read/write call sees the error. */
-#define RTC_LOOP_READ 0x1u
+#define RTC_LOOP_READ  0x1u
 #define RTC_LOOP_WRITE 0x2u
 #define RTC_LOOP_ERROR 0x4u
 
@@ -57,8 +57,8 @@ typedef void (*rtc_loop_timer_cb)(rtc_loop *l, rtc_timer *t, void *ud);
 struct rtc_timer {
     /* private */
     rtc_time deadline;
-    uint64_t seq;          /* arming order: equal deadlines fire first-armed first */
-    size_t heap_pos;       /* 1-based index in the loop's heap; 0 = not armed */
+    uint64_t seq;    /* arming order: equal deadlines fire first-armed first */
+    size_t heap_pos; /* 1-based index in the loop's heap; 0 = not armed */
     rtc_loop_timer_cb cb;
     void *ud;
 };
@@ -95,8 +95,9 @@ RTC_API int rtc_loop_run_once(rtc_loop *l, rtc_time timeout);
 /*
 ** rtc_loop_stop() — make rtc_loop_run() return after the current iteration. A stop
 ** requested while the loop is not running makes the next run return at once (after one
-** iteration). Any thread; async-signal-safe (an atomic store and a write to an eventfd),
-** so a SIGINT handler may call it.
+** iteration). rtc_loop_run_once() ignores the request (it only returns early once,
+** because of the wake-up). Any thread; async-signal-safe (an atomic store and a write
+** to an eventfd), so a SIGINT handler may call it.
 */
 RTC_API void rtc_loop_stop(rtc_loop *l);
 
@@ -125,7 +126,8 @@ RTC_API rtc_time rtc_loop_now(const rtc_loop *l);
 /*
 ** rtc_loop_watch() — call cb(l, fd, events, ud) whenever fd is ready for any of `events`
 ** (RTC_LOOP_READ | RTC_LOOP_WRITE; level-triggered: it is called again on the next
-** iteration while still ready). One watcher per fd; the caller keeps owning the fd and
+** iteration while still ready; 0 registers it paused, and a paused watcher hears
+** nothing, not even a hang-up). One watcher per fd; the caller keeps owning the fd and
 ** must unwatch it before closing it. Returns RTC_OK, RTC_ERR_INVALID, RTC_ERR_MISUSE
 ** (already watched), RTC_ERR_NOMEM, RTC_ERR_IO.
 ** rtc_loop_watch_modify() — change the interest set (e.g. add WRITE while output is
@@ -153,8 +155,8 @@ RTC_API bool rtc_timer_active(const rtc_timer *t);
 ** Returns RTC_OK, RTC_ERR_INVALID, RTC_ERR_NOMEM (heap growth failed; t unchanged).
 ** rtc_loop_timer_stop() — disarm; no-op if not armed. Loop thread only.
 */
-RTC_API int rtc_loop_timer_start(rtc_loop *l, rtc_timer *t, rtc_time deadline,
-                                 rtc_loop_timer_cb cb, void *ud);
+RTC_API int rtc_loop_timer_start(rtc_loop *l, rtc_timer *t, rtc_time deadline, rtc_loop_timer_cb cb,
+                                 void *ud);
 RTC_API void rtc_loop_timer_stop(rtc_loop *l, rtc_timer *t);
 
 /* Deadline of the earliest armed timer, or RTC_TIME_NEVER. Loop thread only. */

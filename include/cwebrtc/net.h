@@ -52,10 +52,8 @@ RTC_API rtc_time rtc_net_now(void);
 ** rtc_addr_to_sockaddr_v6() — the same, but an IPv4 address becomes ::ffff:a.b.c.d
 ** (AF_INET6), as needed to send to IPv4 peers from a dual-stack (V6ONLY=0) socket.
 */
-RTC_API int rtc_addr_to_sockaddr(const rtc_addr *a, struct sockaddr_storage *ss,
-                                 socklen_t *len);
-RTC_API int rtc_addr_to_sockaddr_v6(const rtc_addr *a, struct sockaddr_storage *ss,
-                                    socklen_t *len);
+RTC_API int rtc_addr_to_sockaddr(const rtc_addr *a, struct sockaddr_storage *ss, socklen_t *len);
+RTC_API int rtc_addr_to_sockaddr_v6(const rtc_addr *a, struct sockaddr_storage *ss, socklen_t *len);
 
 /*
 ** rtc_addr_from_sockaddr() — convert an AF_INET/AF_INET6 sockaddr of `len` bytes.
@@ -81,50 +79,50 @@ typedef struct rtc_udp rtc_udp;
 
 /* Zero-initialise, then set what you need: all-zero means "IPv4 any, ephemeral port". */
 typedef struct rtc_udp_config {
-    rtc_addr bind;        /* family 4 or 6 (0 => 4); IP may be any (0.0.0.0 / ::);
-                             port 0 => ephemeral (see rtc_udp_local_addr) */
-    bool dual_stack;      /* IPv6 only: IPV6_V6ONLY=0 (default: V6ONLY=1, always set
-                             explicitly so /proc/sys/net/ipv6/bindv6only does not matter) */
-    bool pktinfo;         /* report each datagram's local destination address/interface
-                             (IP_PKTINFO / IPV6_RECVPKTINFO); needed on wildcard-bound
-                             sockets of multi-homed hosts. Costs one cmsg per datagram. */
-    bool reuse_port;      /* SO_REUSEPORT: several sockets (threads) share one port */
-    int rcvbuf;           /* SO_RCVBUF bytes; 0 = OS default. SO_RCVBUFFORCE is tried
-                             first (beyond rmem_max when privileged), else the kernel
-                             caps the value at net.core.rmem_max. */
-    int sndbuf;           /* SO_SNDBUF bytes; 0 = OS default (same rule, wmem_max) */
+    rtc_addr bind;   /* family 4 or 6 (0 => 4); IP may be any (0.0.0.0 / ::);
+                        port 0 => ephemeral (see rtc_udp_local_addr) */
+    bool dual_stack; /* IPv6 only: IPV6_V6ONLY=0 (default: V6ONLY=1, always set
+                        explicitly so /proc/sys/net/ipv6/bindv6only does not matter) */
+    bool pktinfo;    /* report each datagram's local destination address/interface
+                        (IP_PKTINFO / IPV6_RECVPKTINFO); needed on wildcard-bound
+                        sockets of multi-homed hosts. Costs one cmsg per datagram. */
+    bool reuse_port; /* SO_REUSEPORT: several sockets (threads) share one port */
+    int rcvbuf;      /* SO_RCVBUF bytes; 0 = OS default. SO_RCVBUFFORCE is tried
+                        first (beyond rmem_max when privileged), else the kernel
+                        caps the value at net.core.rmem_max. */
+    int sndbuf;      /* SO_SNDBUF bytes; 0 = OS default (same rule, wmem_max) */
 } rtc_udp_config;
 
 /* One received datagram. The caller fills buf/cap; the socket fills the rest. */
 typedef struct rtc_udp_rx {
-    uint8_t *buf;       /* in: caller's buffer (borrowed) */
-    size_t cap;         /* in: its size; 1500..65536 typical */
-    size_t len;         /* out: bytes stored (<= cap) */
-    bool truncated;     /* out: the datagram was longer than cap (rest discarded) */
-    rtc_addr src;       /* out: sender (v4-mapped sources are unmapped to IPv4) */
-    rtc_addr dst;       /* out: local address it arrived on, port = bound port. With
-                           pktinfo this is the exact destination IP; without it, the
-                           bound address (possibly the wildcard). */
-    uint32_t ifindex;   /* out: arrival interface index with pktinfo, else 0 */
+    uint8_t *buf;     /* in: caller's buffer (borrowed) */
+    size_t cap;       /* in: its size; 1500..65536 typical */
+    size_t len;       /* out: bytes stored (<= cap) */
+    bool truncated;   /* out: the datagram was longer than cap (rest discarded) */
+    rtc_addr src;     /* out: sender (v4-mapped sources are unmapped to IPv4) */
+    rtc_addr dst;     /* out: local address it arrived on, port = bound port. With
+                         pktinfo this is the exact destination IP; without it, the
+                         bound address (possibly the wildcard). */
+    uint32_t ifindex; /* out: arrival interface index with pktinfo, else 0 */
 } rtc_udp_rx;
 
 /* One datagram to send. */
 typedef struct rtc_udp_tx {
     const uint8_t *data; /* borrowed for the call */
     size_t len;
-    rtc_addr dst;        /* destination */
-    rtc_addr src;        /* optional source IP (port ignored): family 0 lets the kernel
-                            choose. Set it to rx.dst when answering on a wildcard-bound
-                            pktinfo socket so the reply leaves from the address the
-                            request reached (IP_PKTINFO / IPV6_PKTINFO ipi_spec_dst). */
+    rtc_addr dst; /* destination */
+    rtc_addr src; /* optional source IP (port ignored): family 0 lets the kernel
+                     choose. Set it to rx.dst when answering on a wildcard-bound
+                     pktinfo socket so the reply leaves from the address the
+                     request reached (IP_PKTINFO / IPV6_PKTINFO ipi_spec_dst). */
 } rtc_udp_tx;
 
-/* Counters kept by each socket (read with rtc_udp_stats, never reset). */
+/* Counters kept by each socket (read with rtc_udp_stats_get; never reset). */
 typedef struct rtc_udp_stats {
     uint64_t rx_packets, rx_bytes, rx_truncated;
     uint64_t tx_packets, tx_bytes;
-    uint64_t tx_dropped;   /* refused by the kernel for that datagram (EHOSTUNREACH,
-                              EMSGSIZE, family mismatch, ...): UDP is lossy anyway */
+    uint64_t tx_dropped;               /* refused by the kernel for that datagram (EHOSTUNREACH,
+                                          EMSGSIZE, family mismatch, ...): UDP is lossy anyway */
     uint64_t rx_syscalls, tx_syscalls; /* recvmmsg/recvmsg and sendmmsg/sendmsg calls */
 } rtc_udp_stats;
 
@@ -132,8 +130,8 @@ typedef struct rtc_udp_stats {
 ** rtc_udp_new() — open a non-blocking, close-on-exec UDP socket and bind it.
 ** cfg may be NULL (IPv4 any, ephemeral). env may be NULL (defaults); it is copied.
 ** Returns RTC_OK, RTC_ERR_INVALID, RTC_ERR_NOMEM, RTC_ERR_IO (errno set, e.g.
-** EADDRINUSE). Preallocates its batch scratch space: the receive and send paths never
-** allocate.
+** EADDRINUSE). Preallocates its batch scratch space (about 20 KiB per socket): the
+** receive and send paths never allocate.
 */
 RTC_API int rtc_udp_new(rtc_udp **out, const rtc_udp_config *cfg, const rtc_env *env);
 /* Close the socket and free. NULL is a no-op. Unwatch its fd from any loop first. */
@@ -198,7 +196,8 @@ RTC_API int rtc_tcp_connect_finish(int fd);
 
 /*
 ** rtc_tcp_send() — write what fits (MSG_NOSIGNAL: no SIGPIPE). Returns bytes written
-** (> 0, may be < len), RTC_ERR_AGAIN, RTC_ERR_CLOSED (EPIPE/ECONNRESET), RTC_ERR_IO.
+** (> 0, may be < len; 0 when len is 0), RTC_ERR_AGAIN, RTC_ERR_CLOSED (EPIPE/ECONNRESET),
+** RTC_ERR_IO.
 ** rtc_tcp_recv() — read up to cap bytes. Returns bytes (> 0), RTC_ERR_CLOSED on orderly
 ** EOF or reset, RTC_ERR_AGAIN, RTC_ERR_IO.
 */
@@ -247,8 +246,8 @@ typedef struct rtc_frame {
 ** is reported as early as the bytes allow (first byte, STUN length % 4, magic cookie,
 ** reserved channel numbers 0x5000-0x7FFF), so a byte-at-a-time attacker is cut off.
 */
-RTC_API int rtc_frame_peek(rtc_frame_mode mode, const uint8_t *buf, size_t len,
-                           size_t max_frame, rtc_frame *out, size_t *wire_len);
+RTC_API int rtc_frame_peek(rtc_frame_mode mode, const uint8_t *buf, size_t len, size_t max_frame,
+                           rtc_frame *out, size_t *wire_len);
 
 /* A reassembler with a bounded buffer that grows only as far as max_frame. */
 typedef struct rtc_framer rtc_framer;
@@ -293,19 +292,19 @@ RTC_API size_t rtc_framer_pending(const rtc_framer *f);
 #define RTC_IFNAME_MAX 16 /* IF_NAMESIZE, including the NUL */
 
 typedef struct rtc_iface_addr {
-    rtc_addr addr;               /* port 0; IPv6 link-local carries scope_id = index */
-    char name[RTC_IFNAME_MAX];   /* "eth0" */
-    uint32_t index;              /* if_nametoindex(name) */
-    uint8_t prefix_len;          /* from the netmask */
+    rtc_addr addr;             /* port 0; IPv6 link-local carries scope_id = index */
+    char name[RTC_IFNAME_MAX]; /* "eth0" */
+    uint32_t index;            /* if_nametoindex(name) */
+    uint8_t prefix_len;        /* from the netmask */
     bool loopback;
-    bool link_local;             /* 169.254/16 or fe80::/10 */
+    bool link_local; /* 169.254/16 or fe80::/10 */
 } rtc_iface_addr;
 
 /* Flags for rtc_net_interfaces(). */
-#define RTC_IFACE_LOOPBACK 0x1u   /* include loopback addresses (127/8, ::1) */
+#define RTC_IFACE_LOOPBACK   0x1u /* include loopback addresses (127/8, ::1) */
 #define RTC_IFACE_LINK_LOCAL 0x2u /* include IPv6 link-local (fe80::/10) */
-#define RTC_IFACE_NO_IPV4 0x4u
-#define RTC_IFACE_NO_IPV6 0x8u
+#define RTC_IFACE_NO_IPV4    0x4u
+#define RTC_IFACE_NO_IPV6    0x8u
 
 /*
 ** rtc_net_interfaces() — list addresses of interfaces that are up (getifaddrs), skipping
@@ -340,7 +339,7 @@ typedef struct rtc_uri {
     char host[RTC_URI_HOST_MAX]; /* host name or IP literal, without [] brackets */
     bool host_is_ip;             /* then `ip` holds it (with `port`) */
     rtc_addr ip;
-    uint16_t port;               /* explicit, or the scheme's default */
+    uint16_t port; /* explicit, or the scheme's default */
     bool port_explicit;
 } rtc_uri;
 
@@ -376,10 +375,31 @@ typedef enum rtc_resolve_pref {
 ** no address of the wanted family, or DNS failure), RTC_ERR_INVALID.
 ** rtc_uri_resolve() does the same for uri->host/uri->port (SRV lookups are not done).
 */
-RTC_API int rtc_net_resolve(const char *host, uint16_t port, rtc_resolve_pref pref,
-                            rtc_addr *out, size_t cap);
-RTC_API int rtc_uri_resolve(const rtc_uri *uri, rtc_resolve_pref pref, rtc_addr *out,
+RTC_API int rtc_net_resolve(const char *host, uint16_t port, rtc_resolve_pref pref, rtc_addr *out,
                             size_t cap);
+RTC_API int rtc_uri_resolve(const rtc_uri *uri, rtc_resolve_pref pref, rtc_addr *out, size_t cap);
+
+/* Resolution off the loop thread (the loop itself is declared in cwebrtc/loop.h). */
+typedef struct rtc_loop rtc_loop;
+#define RTC_RESOLVE_MAX 16
+typedef void (*rtc_resolve_cb)(rtc_loop *l, int result, const rtc_addr *addrs, void *ud);
+
+/*
+** rtc_net_resolve_async() — run rtc_net_resolve(host, port, pref) on a short-lived
+** helper thread and deliver the outcome on the loop's thread:
+**     cb(l, result, addrs, ud)
+** `result` is what rtc_net_resolve returned: a count (addrs[0..result), at most
+** RTC_RESOLVE_MAX) or a negative rtc_err (RTC_ERR_NOT_FOUND, ...). `addrs` is valid only
+** during cb. When this returns RTC_OK, cb runs exactly once, never from inside this call:
+** on the loop thread with l set, or with l == NULL from rtc_loop_free() if the loop is
+** freed first (rtc_loop_free waits for running look-ups, which can take as long as the
+** system resolver does). `ud` must stay valid until cb has run; host is copied.
+** IP literals are answered without a thread (still through the loop).
+** Returns RTC_OK, RTC_ERR_INVALID, RTC_ERR_NOMEM, RTC_ERR_IO (no thread could start).
+** Threading: any thread (it only registers a helper and posts); cb runs on the loop.
+*/
+RTC_API int rtc_net_resolve_async(rtc_loop *l, const char *host, uint16_t port,
+                                  rtc_resolve_pref pref, rtc_resolve_cb cb, void *ud);
 
 #ifdef __cplusplus
 }

@@ -16,10 +16,10 @@
 #include "util/buf.h"
 #include "util/util.h"
 
-#define STUN_HEADER 20
-#define STUN_COOKIE 0x2112A442u
-#define CD_HEADER 4
-#define FRAME_ABS_MAX (STUN_HEADER + 65536) /* covers all three formats */
+#define STUN_HEADER    20
+#define STUN_COOKIE    0x2112A442u
+#define CD_HEADER      4
+#define FRAME_ABS_MAX  (STUN_HEADER + 65536) /* covers all three formats */
 #define FRAMER_INITIAL 2048
 
 int rtc_frame_peek(rtc_frame_mode mode, const uint8_t *buf, size_t len, size_t max_frame,
@@ -56,9 +56,9 @@ int rtc_frame_peek(rtc_frame_mode mode, const uint8_t *buf, size_t len, size_t m
             f.kind = RTC_FRAMEK_STUN;
             f.len = wl;
         } else if ((b0 >> 6) == 1) {
-            /* ChannelData: channel numbers 0x4000-0x4FFF (RFC 8656 §12); 0x5000-0x7FFF
-               are reserved and never sent by a compliant peer. */
-            if (b0 >= 0x50) return RTC_ERR_PARSE;
+            /* ChannelData: RFC 8656 §12 uses 0x4000-0x4FFF, but RFC 5766 allowed
+               0x4000-0x7FFF and deployed clients (coTURN's own turnutils_uclient among
+               them) still pick numbers up there, so the whole 01 prefix is framed. */
             if (len < 4) return 0;
             (void)rtc_read_u16(&r);
             uint16_t l = rtc_read_u16(&r);
@@ -118,7 +118,8 @@ size_t rtc_framer_pending(const rtc_framer *f) { return f ? f->len : 0; }
 static int grow(rtc_framer *f, size_t want) {
     if (want <= f->cap) return RTC_OK;
     size_t n = f->cap ? f->cap : FRAMER_INITIAL;
-    while (n < want) n *= 2;
+    while (n < want)
+        n *= 2;
     /* Never beyond what one frame may need (plus room for the next header). */
     size_t limit = f->max_frame < FRAMER_INITIAL ? FRAMER_INITIAL : f->max_frame;
     if (n > limit) n = limit;
@@ -177,8 +178,8 @@ int rtc_framer_next(rtc_framer *f, rtc_frame *out) {
     if (!f || !out) return RTC_ERR_INVALID;
     if (f->err) return f->err;
     size_t wl = 0;
-    int r = rtc_frame_peek(f->mode, f->buf ? f->buf + f->head : NULL, f->len, f->max_frame,
-                           out, &wl);
+    int r =
+        rtc_frame_peek(f->mode, f->buf ? f->buf + f->head : NULL, f->len, f->max_frame, out, &wl);
     if (r < 0) return f->err = r;
     if (r == 0) {
         if (f->len) {

@@ -31,11 +31,12 @@
 
 #include "cwebrtc/loop.h"
 #include "cwebrtc/net.h"
+#include "net/loop_internal.h"
 #include "util/util.h"
 
-#define LOG_MODULE "loop"
+#define LOG_MODULE  "loop"
 #define LOOP_EVENTS 256
-#define WAKE_TAG UINT64_MAX
+#define WAKE_TAG    UINT64_MAX
 
 typedef struct watcher {
     rtc_loop_fd_cb cb;
@@ -45,11 +46,7 @@ typedef struct watcher {
     bool active;
 } watcher;
 
-typedef struct post_node {
-    struct post_node *next;
-    rtc_loop_fn fn;
-    void *ud;
-} post_node;
+typedef rtc_loop_post_node post_node;
 
 struct rtc_loop {
     rtc_env env;
@@ -57,21 +54,23 @@ struct rtc_loop {
     int evfd;
     rtc_time now;
     bool in_dispatch;
-    bool no_pwait2;          /* kernel without epoll_pwait2: fall back to ms waits */
+    bool no_pwait2; /* kernel without epoll_pwait2: fall back to ms waits */
     atomic_int stop;
     atomic_int wake_pending;
 
-    watcher *w;              /* indexed by fd */
+    watcher *w; /* indexed by fd */
     size_t wcap;
     uint32_t gen;
 
-    rtc_timer **heap;        /* min-heap on (deadline, seq); heap_pos is 1-based */
+    rtc_timer **heap; /* min-heap on (deadline, seq); heap_pos is 1-based */
     size_t heap_len, heap_cap;
     uint64_t timer_seq;
 
-    pthread_mutex_t mu;      /* guards the post list only */
+    pthread_mutex_t mu; /* guards the post list and `helpers` only */
+    pthread_cond_t helpers_done;
     post_node *post_head, *post_tail;
-    size_t post_count;
+    size_t post_count; /* user posts only (helper nodes are not bounded) */
+    int helpers;       /* helper threads still running (see loop_internal.h) */
     atomic_int post_nonempty;
 
     struct epoll_event events[LOOP_EVENTS];
@@ -95,6 +94,10 @@ int rtc_loop_new(rtc_loop **out, const rtc_env *env) {
     struct epoll_event ev = {.events = EPOLLIN, .data.u64 = WAKE_TAG};
     if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->evfd, &ev) != 0) goto fail;
     if (pthread_mutex_init(&l->mu, NULL) != 0) goto fail;
+    if (pthread_cond_init(&l->helpers_done, NULL) != 0) {
+        pthread_mutex_destroy(&l->mu);
+        goto fail;
+    }
     atomic_init(&l->stop, 0);
     atomic_init(&l->wake_pending, 0);
     atomic_init(&l->post_nonempty, 0);
@@ -112,8 +115,11 @@ fail:;
 
 void rtc_loop_free(rtc_loop *l) {
     if (!l) return;
-    /* Posted functions still get to release their `ud` (documented: l == NULL). */
+    /* Helper threads (rtc_net_resolve_async) still hold the loop: wait for them. */
     pthread_mutex_lock(&l->mu);
+    while (l->helpers > 0)
+        pthread_cond_wait(&l->helpers_done, &l->mu);
+    /* Posted functions still get to release their `ud` (documented: l == NULL). */
     post_node *p = l->post_head;
     l->post_head = l->post_tail = NULL;
     l->post_count = 0;
@@ -122,11 +128,13 @@ void rtc_loop_free(rtc_loop *l) {
         post_node *next = p->next;
         rtc_loop_fn fn = p->fn;
         void *ud = p->ud;
-        rtc_free(&l->env, p, sizeof *p);
+        if (!p->embedded) rtc_free(&l->env, p, sizeof *p);
         fn(NULL, ud);
         p = next;
     }
-    for (size_t i = 0; i < l->heap_len; i++) l->heap[i]->heap_pos = 0;
+    for (size_t i = 0; i < l->heap_len; i++)
+        l->heap[i]->heap_pos = 0;
+    pthread_cond_destroy(&l->helpers_done);
     pthread_mutex_destroy(&l->mu);
     rtc_net_close(l->evfd);
     rtc_net_close(l->epfd);
@@ -171,14 +179,44 @@ int rtc_loop_post(rtc_loop *l, rtc_loop_fn fn, void *ud) {
         rtc_free(&l->env, n, sizeof *n);
         return RTC_ERR_NOMEM;
     }
-    if (l->post_tail) l->post_tail->next = n;
-    else l->post_head = n;
+    if (l->post_tail)
+        l->post_tail->next = n;
+    else
+        l->post_head = n;
     l->post_tail = n;
     l->post_count++;
     atomic_store(&l->post_nonempty, 1);
     pthread_mutex_unlock(&l->mu);
     rtc_loop_wake(l);
     return RTC_OK;
+}
+
+void rtc_loop_helper_begin(rtc_loop *l) {
+    pthread_mutex_lock(&l->mu);
+    l->helpers++;
+    pthread_mutex_unlock(&l->mu);
+}
+
+void rtc_loop_helper_cancel(rtc_loop *l) {
+    pthread_mutex_lock(&l->mu);
+    if (--l->helpers == 0) pthread_cond_broadcast(&l->helpers_done);
+    pthread_mutex_unlock(&l->mu);
+}
+
+void rtc_loop_helper_done(rtc_loop *l, rtc_loop_post_node *n) {
+    n->next = NULL;
+    n->embedded = true;
+    pthread_mutex_lock(&l->mu);
+    if (l->post_tail)
+        l->post_tail->next = n;
+    else
+        l->post_head = n;
+    l->post_tail = n;
+    atomic_store(&l->post_nonempty, 1);
+    /* Wake before the count drops: once it is 0, rtc_loop_free may proceed. */
+    rtc_loop_wake(l);
+    if (--l->helpers == 0) pthread_cond_broadcast(&l->helpers_done);
+    pthread_mutex_unlock(&l->mu);
 }
 
 /* ---- fd watchers ---------------------------------------------------------------- */
@@ -191,12 +229,13 @@ static uint32_t to_epoll(unsigned ev) {
 }
 
 int rtc_loop_watch(rtc_loop *l, int fd, unsigned events, rtc_loop_fd_cb cb, void *ud) {
-    if (!l || fd < 0 || !cb || (events & ~(RTC_LOOP_READ | RTC_LOOP_WRITE)) ||
-        fd == l->evfd || fd == l->epfd)
+    if (!l || fd < 0 || !cb || (events & ~(RTC_LOOP_READ | RTC_LOOP_WRITE)) || fd == l->evfd ||
+        fd == l->epfd)
         return RTC_ERR_INVALID;
     if ((size_t)fd >= l->wcap) {
         size_t n = l->wcap ? l->wcap : 64;
-        while (n <= (size_t)fd) n *= 2;
+        while (n <= (size_t)fd)
+            n *= 2;
         watcher *w = rtc_realloc(&l->env, l->w, l->wcap * sizeof *w, n * sizeof *w);
         if (!w) return RTC_ERR_NOMEM;
         memset(w + l->wcap, 0, (n - l->wcap) * sizeof *w);
@@ -209,7 +248,9 @@ int rtc_loop_watch(rtc_loop *l, int fd, unsigned events, rtc_loop_fd_cb cb, void
     if (gen == UINT32_MAX) gen = l->gen = 1; /* keep clear of WAKE_TAG's high half */
     struct epoll_event ev = {.events = to_epoll(events),
                              .data.u64 = ((uint64_t)gen << 32) | (uint32_t)fd};
-    if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) return RTC_ERR_IO;
+    /* A paused watcher (events 0) stays out of the epoll set: epoll reports EPOLLHUP and
+       EPOLLERR even for an empty interest set, which would spin a level-triggered loop. */
+    if (events && epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) return RTC_ERR_IO;
     w->cb = cb;
     w->ud = ud;
     w->events = events;
@@ -225,7 +266,8 @@ int rtc_loop_watch_modify(rtc_loop *l, int fd, unsigned events) {
     if (w->events == events) return RTC_OK;
     struct epoll_event ev = {.events = to_epoll(events),
                              .data.u64 = ((uint64_t)w->gen << 32) | (uint32_t)fd};
-    if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) != 0) return RTC_ERR_IO;
+    int op = !w->events ? EPOLL_CTL_ADD : !events ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
+    if (epoll_ctl(l->epfd, op, fd, &ev) != 0) return RTC_ERR_IO;
     w->events = events;
     return RTC_OK;
 }
@@ -235,7 +277,7 @@ int rtc_loop_unwatch(rtc_loop *l, int fd) {
     if ((size_t)fd >= l->wcap || !l->w[fd].active) return RTC_ERR_NOT_FOUND;
     /* EBADF/ENOENT here means the caller closed the fd first: the kernel already
        dropped it from the set, which is what we wanted anyway. */
-    (void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+    if (l->w[fd].events) (void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
     memset(&l->w[fd], 0, sizeof l->w[fd]);
     return RTC_OK;
 }
@@ -357,6 +399,8 @@ static int wait_events(rtc_loop *l, rtc_time wait_us) {
     return epoll_wait(l->epfd, l->events, LOOP_EVENTS, ms);
 }
 
+void rtc_loop_test_force_epoll_wait(rtc_loop *l) { l->no_pwait2 = true; }
+
 static int dispatch_posts(rtc_loop *l) {
     if (!atomic_load(&l->post_nonempty)) return 0;
     pthread_mutex_lock(&l->mu);
@@ -370,7 +414,7 @@ static int dispatch_posts(rtc_loop *l) {
         post_node *next = p->next;
         rtc_loop_fn fn = p->fn;
         void *ud = p->ud;
-        rtc_free(&l->env, p, sizeof *p);
+        if (!p->embedded) rtc_free(&l->env, p, sizeof *p);
         fn(l, ud);
         ran++;
         p = next;
@@ -388,7 +432,8 @@ int rtc_loop_run_once(rtc_loop *l, rtc_time timeout) {
         rtc_time until = d <= now ? 0 : d - now;
         if (wait < 0 || until < wait) wait = until;
     }
-    if (atomic_load(&l->post_nonempty) || atomic_load(&l->stop)) wait = 0;
+    /* A pending stop needs no shortcut here: rtc_loop_stop() also wakes the eventfd. */
+    if (atomic_load(&l->post_nonempty)) wait = 0;
 
     int n = wait_events(l, wait);
     if (n < 0) {
@@ -405,7 +450,9 @@ int rtc_loop_run_once(rtc_loop *l, rtc_time timeout) {
             uint64_t v;
             ssize_t r = read(l->evfd, &v, sizeof v);
             (void)r;
-            /* After the read: a wake that lands in between writes again (see wake). */
+            /* Cleared after the read, so the eventfd is never left pending with the flag
+               at 0. A wake landing between the read and the store is absorbed without a
+               write, which is fine: this iteration has not run its posts yet. */
             atomic_store(&l->wake_pending, 0);
             continue;
         }

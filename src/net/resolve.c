@@ -5,13 +5,22 @@
 ** signals), so this is a plain blocking helper: apps resolve before starting the loop,
 ** or on a helper thread that hands the result back with rtc_loop_post(). SRV records
 ** (RFC 5389 §9 / RFC 8489 §8) are not looked up: browsers do not use them either.
+** rtc_net_resolve_async() runs the same call on a detached helper thread and returns the
+** result to the loop through a node preallocated in the request, so delivery cannot
+** fail; rtc_loop_free() waits for helpers, so a helper never outlives its loop.
 */
+#include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "cwebrtc/loop.h"
 #include "cwebrtc/net.h"
+#include "net/loop_internal.h"
+#include "util/util.h"
 
 static bool contains(const rtc_addr *list, size_t n, const rtc_addr *a) {
     for (size_t i = 0; i < n; i++)
@@ -90,4 +99,95 @@ int rtc_uri_resolve(const rtc_uri *uri, rtc_resolve_pref pref, rtc_addr *out, si
         return 1;
     }
     return rtc_net_resolve(uri->host, uri->port, pref, out, cap);
+}
+
+/* ---- asynchronous: a helper thread per look-up ------------------------------------ */
+
+typedef struct resolve_req {
+    rtc_loop_post_node node; /* handed to the loop when done: no allocation can fail then */
+    rtc_loop *loop;
+    rtc_env env;
+    char host[RTC_URI_HOST_MAX];
+    uint16_t port;
+    rtc_resolve_pref pref;
+    rtc_resolve_cb cb;
+    void *ud;
+    int result;
+    rtc_addr addrs[RTC_RESOLVE_MAX];
+} resolve_req;
+
+static void resolve_deliver(rtc_loop *l, void *arg) {
+    resolve_req *r = arg;
+    rtc_env env = r->env;
+    r->cb(l, r->result, r->result > 0 ? r->addrs : NULL, r->ud);
+    rtc_free(&env, r, sizeof *r);
+}
+
+static void resolve_finish(resolve_req *r) {
+    rtc_loop *l = r->loop; /* r may be freed by the loop as soon as it is posted */
+    r->node.fn = resolve_deliver;
+    r->node.ud = r;
+    rtc_loop_helper_done(l, &r->node);
+}
+
+static void *resolve_thread(void *arg) {
+    resolve_req *r = arg;
+    r->result = rtc_net_resolve(r->host, r->port, r->pref, r->addrs, RTC_RESOLVE_MAX);
+    resolve_finish(r);
+    return NULL;
+}
+
+int rtc_net_resolve_async(rtc_loop *l, const char *host, uint16_t port, rtc_resolve_pref pref,
+                          rtc_resolve_cb cb, void *ud) {
+    if (!l || !host || !*host || !cb || (unsigned)pref > RTC_RESOLVE_V6_ONLY)
+        return RTC_ERR_INVALID;
+    size_t hl = strlen(host);
+    if (hl >= RTC_URI_HOST_MAX) return RTC_ERR_INVALID;
+    /* The loop's env is private; the default allocator is what helpers can rely on. */
+    rtc_env env;
+    rtc_env_copy(&env, NULL);
+    resolve_req *r = rtc_calloc(&env, sizeof *r);
+    if (!r) return RTC_ERR_NOMEM;
+    r->env = env;
+    r->loop = l;
+    memcpy(r->host, host, hl + 1);
+    r->port = port;
+    r->pref = pref;
+    r->cb = cb;
+    r->ud = ud;
+    rtc_loop_helper_begin(l);
+
+    rtc_addr lit;
+    char tmp[RTC_URI_HOST_MAX];
+    memcpy(tmp, host, hl + 1);
+    if (tmp[0] == '[' && hl > 2 && tmp[hl - 1] == ']') {
+        memmove(tmp, tmp + 1, hl - 2);
+        tmp[hl - 2] = '\0';
+    }
+    if (rtc_addr_parse_ip(&lit, tmp, port) == RTC_OK) {
+        r->result = rtc_net_resolve(host, port, pref, r->addrs, RTC_RESOLVE_MAX);
+        resolve_finish(r);
+        return RTC_OK;
+    }
+
+    /* Helper threads take no signals: SIGINT and friends stay with the app's threads. */
+    pthread_attr_t attr;
+    pthread_t th;
+    sigset_t all, old;
+    sigfillset(&all);
+    int rc = pthread_attr_init(&attr);
+    if (rc == 0) {
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        rc = pthread_create(&th, &attr, resolve_thread, r);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        pthread_attr_destroy(&attr);
+    }
+    if (rc != 0) {
+        rtc_loop_helper_cancel(l);
+        rtc_free(&env, r, sizeof *r);
+        errno = rc;
+        return RTC_ERR_IO;
+    }
+    return RTC_OK;
 }

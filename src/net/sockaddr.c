@@ -97,14 +97,12 @@ int rtc_net_local_addr(int fd, rtc_addr *out) {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
     if (!out || getsockname(fd, (struct sockaddr *)&ss, &len) != 0) return RTC_ERR_IO;
-    return rtc_addr_from_sockaddr(out, (struct sockaddr *)&ss, len) == RTC_OK ? RTC_OK
-                                                                               : RTC_ERR_IO;
+    return rtc_addr_from_sockaddr(out, (struct sockaddr *)&ss, len) == RTC_OK ? RTC_OK : RTC_ERR_IO;
 }
 
 int rtc_net_peer_addr(int fd, rtc_addr *out) {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
     if (!out || getpeername(fd, (struct sockaddr *)&ss, &len) != 0) return RTC_ERR_IO;
-    return rtc_addr_from_sockaddr(out, (struct sockaddr *)&ss, len) == RTC_OK ? RTC_OK
-                                                                               : RTC_ERR_IO;
+    return rtc_addr_from_sockaddr(out, (struct sockaddr *)&ss, len) == RTC_OK ? RTC_OK : RTC_ERR_IO;
 }

@@ -64,8 +64,7 @@ int rtc_tcp_accept(int listen_fd, int *fd_out, rtc_addr *peer) {
         if (fd < 0) {
             if (errno == EINTR) continue;
             /* Connections that died before accept (ECONNABORTED) are not our error. */
-            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNABORTED ||
-                errno == EPROTO)
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNABORTED || errno == EPROTO)
                 return RTC_ERR_AGAIN;
             return RTC_ERR_IO;
         }

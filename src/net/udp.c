@@ -24,7 +24,8 @@
 #define LOG_MODULE "net"
 
 /* Room for one in6_pktinfo and one in_pktinfo cmsg (dual-stack sockets may get either). */
-#define UDP_CTRL_LEN (CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo)))
+#define UDP_CTRL_LEN                                                                               \
+    (CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo)))
 
 typedef union udp_ctrl {
     struct cmsghdr align;
@@ -34,7 +35,7 @@ typedef union udp_ctrl {
 struct rtc_udp {
     rtc_env env;
     int fd;
-    int af;           /* AF_INET or AF_INET6 */
+    int af; /* AF_INET or AF_INET6 */
     bool dual_stack;
     bool pktinfo;
     rtc_addr local;
@@ -65,8 +66,7 @@ int rtc_udp_new(rtc_udp **out, const rtc_udp_config *cfg, const rtc_env *env) {
         bind_addr.family = RTC_AF_INET;
         bind_addr.port = port;
     }
-    if (bind_addr.family != RTC_AF_INET && bind_addr.family != RTC_AF_INET6)
-        return RTC_ERR_INVALID;
+    if (bind_addr.family != RTC_AF_INET && bind_addr.family != RTC_AF_INET6) return RTC_ERR_INVALID;
     if (cfg->rcvbuf < 0 || cfg->sndbuf < 0) return RTC_ERR_INVALID;
 
     rtc_env e;
@@ -110,7 +110,8 @@ int rtc_udp_new(rtc_udp **out, const rtc_udp_config *cfg, const rtc_env *env) {
     }
     if (bind(u->fd, (struct sockaddr *)&ss, sl) != 0) goto fail;
     if (rtc_net_local_addr(u->fd, &u->local) != RTC_OK) goto fail;
-    if (u->af == AF_INET6 && bind_addr.family == RTC_AF_INET6) u->local.scope_id = bind_addr.scope_id;
+    if (u->af == AF_INET6 && bind_addr.family == RTC_AF_INET6)
+        u->local.scope_id = bind_addr.scope_id;
     *out = u;
     return RTC_OK;
 
@@ -197,7 +198,8 @@ static int recv_slice(rtc_udp *u, rtc_udp_rx *rx, size_t n) {
         if (r >= 0) break;
         if (errno == EAGAIN || errno == EWOULDBLOCK) return RTC_ERR_AGAIN;
         if ((errno == EINTR || errno == ECONNREFUSED || errno == EHOSTUNREACH ||
-             errno == ENETUNREACH || errno == EMSGSIZE) && tries < 8)
+             errno == ENETUNREACH || errno == EMSGSIZE) &&
+            tries < 8)
             continue;
         return RTC_ERR_IO;
     }
@@ -319,7 +321,7 @@ int rtc_udp_send_batch(rtc_udp *u, const rtc_udp_tx *tx, size_t n) {
             int cl = -1;
             if (!dst_name(u, &tx[i].dst, &u->names[k], &nl) ||
                 (cl = src_ctrl(u, &tx[i].src, &u->ctrl[k])) < 0 || (!tx[i].data && tx[i].len)) {
-                if (k) break;       /* send what is queued first, keep order */
+                if (k) break; /* send what is queued first, keep order */
                 u->stats.tx_dropped++;
                 consumed = i + 1;
                 continue;

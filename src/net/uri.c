@@ -14,10 +14,10 @@
 
 #include "cwebrtc/net.h"
 
-#define FAIL(msg)                  \
-    do {                           \
-        if (why) *why = (msg);     \
-        return RTC_ERR_PARSE;      \
+#define FAIL(msg)                                                                                  \
+    do {                                                                                           \
+        if (why) *why = (msg);                                                                     \
+        return RTC_ERR_PARSE;                                                                      \
     } while (0)
 
 static bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -48,7 +48,8 @@ static const char *check_hostname(const char *h, size_t n) {
             size_t ll = i - start;
             if (ll == 0) return "empty label in host name";
             if (ll > 63) return "host name label longer than 63";
-            if (h[start] == '-' || h[i - 1] == '-') return "host name label starts or ends with '-'";
+            if (h[start] == '-' || h[i - 1] == '-')
+                return "host name label starts or ends with '-'";
             last_all_digits = true;
             for (size_t k = start; k < i; k++)
                 if (!is_digit(h[k])) last_all_digits = false;
@@ -76,11 +77,16 @@ int rtc_uri_parse(rtc_uri *out, const char *s, const char **why) {
     const char *colon = strchr(s, ':');
     if (!colon) FAIL("missing scheme (expected stun:, stuns:, turn: or turns:)");
     size_t sl = (size_t)(colon - s);
-    if (ieq(s, sl, "stun")) out->scheme = RTC_URI_STUN;
-    else if (ieq(s, sl, "stuns")) out->scheme = RTC_URI_STUNS;
-    else if (ieq(s, sl, "turn")) out->scheme = RTC_URI_TURN;
-    else if (ieq(s, sl, "turns")) out->scheme = RTC_URI_TURNS;
-    else FAIL("unknown scheme (expected stun:, stuns:, turn: or turns:)");
+    if (ieq(s, sl, "stun"))
+        out->scheme = RTC_URI_STUN;
+    else if (ieq(s, sl, "stuns"))
+        out->scheme = RTC_URI_STUNS;
+    else if (ieq(s, sl, "turn"))
+        out->scheme = RTC_URI_TURN;
+    else if (ieq(s, sl, "turns"))
+        out->scheme = RTC_URI_TURNS;
+    else
+        FAIL("unknown scheme (expected stun:, stuns:, turn: or turns:)");
     bool is_turn = out->scheme == RTC_URI_TURN || out->scheme == RTC_URI_TURNS;
     bool secure = out->scheme == RTC_URI_STUNS || out->scheme == RTC_URI_TURNS;
 
@@ -160,15 +166,20 @@ int rtc_uri_parse(rtc_uri *out, const char *s, const char **why) {
         if (!is_turn) FAIL("a stun: URI takes no query (?transport= is for turn: only)");
         p++;
         static const char key[] = "transport=";
-        if (strncmp(p, key, sizeof key - 1) != 0) FAIL("unknown query parameter (only ?transport=)");
+        if (strncmp(p, key, sizeof key - 1) != 0)
+            FAIL("unknown query parameter (only ?transport=)");
         p += sizeof key - 1;
         const char *v = p;
-        while (*p && *p != '&' && *p != '#' && *p != '/') p++;
+        while (*p && *p != '&' && *p != '#' && *p != '/')
+            p++;
         size_t vl = (size_t)(p - v);
         if (vl == 0) FAIL("empty transport");
-        if (ieq(v, vl, "udp")) out->transport = RTC_URI_UDP;
-        else if (ieq(v, vl, "tcp")) out->transport = RTC_URI_TCP;
-        else FAIL("unsupported transport (udp or tcp)");
+        if (ieq(v, vl, "udp"))
+            out->transport = RTC_URI_UDP;
+        else if (ieq(v, vl, "tcp"))
+            out->transport = RTC_URI_TCP;
+        else
+            FAIL("unsupported transport (udp or tcp)");
         out->transport_explicit = true;
         if (*p == '&') FAIL("only one query parameter is allowed");
     }

@@ -1,5 +1,7 @@
 /* SHA-1 (FIPS 180-4 §6.1) and SHA-256 (§6.2), portable C, plus HMAC (RFC 2104) from
 ** precomputed pad states. See hash.h for why this exists beside OpenSSL. */
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "stun/hash.h"
@@ -162,12 +164,27 @@ __attribute__((target("sha,sse4.1,ssse3"))) static void sha256_block_ni(uint32_t
     _mm_storeu_si128((__m128i *)(h + 4), s1);
 }
 
-int stun_hash_hw(void) {
+static int detect_sha_ni(void) {
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
     bool sse = (c & bit_SSE4_1) && (c & bit_SSSE3);
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
     return sse && (b & (1u << 29)) ? 1 : 0; /* CPUID.7.0:EBX[29] = SHA */
+}
+
+/* CPUID traps to the hypervisor in VMs (measured here: ~30 us for the two leaves), so the
+** answer is read once per process and kept: an immutable fact about the hardware, the
+** same kind of process-wide constant as util's cached EVP_MAC handle, not protocol
+** state. Racing first calls all store the same value. */
+static _Atomic int sha_ni_state = -1;
+
+int stun_hash_hw(void) {
+    int v = atomic_load_explicit(&sha_ni_state, memory_order_relaxed);
+    if (v < 0) {
+        v = detect_sha_ni();
+        atomic_store_explicit(&sha_ni_state, v, memory_order_relaxed);
+    }
+    return v;
 }
 #else
 int stun_hash_hw(void) { return 0; }

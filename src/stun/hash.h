@@ -32,8 +32,7 @@ typedef struct stun_sha256 {
     size_t n;
 } stun_sha256;
 
-/* 1 when this CPU has the x86 SHA extensions (reads CPUID: call once and keep the answer;
-** rtc_stun_key stores it). */
+/* 1 when this CPU has the x86 SHA extensions (CPUID read once per process, cached). */
 RTC_INTERNAL int stun_hash_hw(void);
 
 /* `hw` selects the SHA-NI block function; pass 0 for portable code. */

@@ -9,7 +9,7 @@
 
 int rtc_stun_key_set(rtc_stun_key *k, const uint8_t *key, size_t len) {
     if (!k || (!key && len)) return RTC_ERR_INVALID;
-    /* CPUID is read here, at key setup, not per message (and no global caches it). */
+    /* The block function is chosen at key setup and remembered in the key. */
     int hw = stun_hash_hw();
     stun_hmac_sha1_prepare(hw, key, len, k->sha1_inner, k->sha1_outer);
     stun_hmac_sha256_prepare(hw, key, len, k->sha256_inner, k->sha256_outer);

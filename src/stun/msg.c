@@ -34,6 +34,74 @@ const char *rtc_stun_error_reason(int code) {
     }
 }
 
+const char *rtc_stun_method_name(uint16_t method) {
+    switch (method) {
+    case RTC_STUN_BINDING: return "Binding";
+    case RTC_STUN_ALLOCATE: return "Allocate";
+    case RTC_STUN_REFRESH: return "Refresh";
+    case RTC_STUN_SEND: return "Send";
+    case RTC_STUN_DATA: return "Data";
+    case RTC_STUN_CREATE_PERMISSION: return "CreatePermission";
+    case RTC_STUN_CHANNEL_BIND: return "ChannelBind";
+    case RTC_STUN_CONNECT: return "Connect";
+    case RTC_STUN_CONNECTION_BIND: return "ConnectionBind";
+    case RTC_STUN_CONNECTION_ATTEMPT: return "ConnectionAttempt";
+    default: return "unknown";
+    }
+}
+
+const char *rtc_stun_class_name(int cls) {
+    switch (cls) {
+    case RTC_STUN_REQUEST: return "request";
+    case RTC_STUN_INDICATION: return "indication";
+    case RTC_STUN_SUCCESS: return "success response";
+    case RTC_STUN_ERROR: return "error response";
+    default: return "unknown";
+    }
+}
+
+const char *rtc_stun_attr_name(uint16_t type) {
+    switch (type) {
+    case RTC_STUN_ATTR_MAPPED_ADDRESS: return "MAPPED-ADDRESS";
+    case RTC_STUN_ATTR_USERNAME: return "USERNAME";
+    case RTC_STUN_ATTR_MESSAGE_INTEGRITY: return "MESSAGE-INTEGRITY";
+    case RTC_STUN_ATTR_ERROR_CODE: return "ERROR-CODE";
+    case RTC_STUN_ATTR_UNKNOWN_ATTRIBUTES: return "UNKNOWN-ATTRIBUTES";
+    case RTC_STUN_ATTR_CHANNEL_NUMBER: return "CHANNEL-NUMBER";
+    case RTC_STUN_ATTR_LIFETIME: return "LIFETIME";
+    case RTC_STUN_ATTR_XOR_PEER_ADDRESS: return "XOR-PEER-ADDRESS";
+    case RTC_STUN_ATTR_DATA: return "DATA";
+    case RTC_STUN_ATTR_REALM: return "REALM";
+    case RTC_STUN_ATTR_NONCE: return "NONCE";
+    case RTC_STUN_ATTR_XOR_RELAYED_ADDRESS: return "XOR-RELAYED-ADDRESS";
+    case RTC_STUN_ATTR_REQUESTED_ADDRESS_FAMILY: return "REQUESTED-ADDRESS-FAMILY";
+    case RTC_STUN_ATTR_EVEN_PORT: return "EVEN-PORT";
+    case RTC_STUN_ATTR_REQUESTED_TRANSPORT: return "REQUESTED-TRANSPORT";
+    case RTC_STUN_ATTR_DONT_FRAGMENT: return "DONT-FRAGMENT";
+    case RTC_STUN_ATTR_MESSAGE_INTEGRITY_SHA256: return "MESSAGE-INTEGRITY-SHA256";
+    case RTC_STUN_ATTR_PASSWORD_ALGORITHM: return "PASSWORD-ALGORITHM";
+    case RTC_STUN_ATTR_USERHASH: return "USERHASH";
+    case RTC_STUN_ATTR_XOR_MAPPED_ADDRESS: return "XOR-MAPPED-ADDRESS";
+    case RTC_STUN_ATTR_RESERVATION_TOKEN: return "RESERVATION-TOKEN";
+    case RTC_STUN_ATTR_PRIORITY: return "PRIORITY";
+    case RTC_STUN_ATTR_USE_CANDIDATE: return "USE-CANDIDATE";
+    case RTC_STUN_ATTR_CONNECTION_ID: return "CONNECTION-ID";
+    case RTC_STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY: return "ADDITIONAL-ADDRESS-FAMILY";
+    case RTC_STUN_ATTR_ADDRESS_ERROR_CODE: return "ADDRESS-ERROR-CODE";
+    case RTC_STUN_ATTR_PASSWORD_ALGORITHMS: return "PASSWORD-ALGORITHMS";
+    case RTC_STUN_ATTR_ALTERNATE_DOMAIN: return "ALTERNATE-DOMAIN";
+    case RTC_STUN_ATTR_ICMP: return "ICMP";
+    case RTC_STUN_ATTR_SOFTWARE: return "SOFTWARE";
+    case RTC_STUN_ATTR_ALTERNATE_SERVER: return "ALTERNATE-SERVER";
+    case RTC_STUN_ATTR_FINGERPRINT: return "FINGERPRINT";
+    case RTC_STUN_ATTR_ICE_CONTROLLED: return "ICE-CONTROLLED";
+    case RTC_STUN_ATTR_ICE_CONTROLLING: return "ICE-CONTROLLING";
+    case RTC_STUN_ATTR_RESPONSE_ORIGIN: return "RESPONSE-ORIGIN";
+    case RTC_STUN_ATTR_OTHER_ADDRESS: return "OTHER-ADDRESS";
+    default: return NULL;
+    }
+}
+
 bool rtc_stun_is_message(const uint8_t *buf, size_t len) {
     if (!buf || len < RTC_STUN_HEADER_LEN) return false;
     if (buf[0] & 0xC0) return false;
@@ -328,6 +396,19 @@ int rtc_stun_get_bytes(const rtc_stun_msg *m, uint16_t type, const uint8_t **p, 
     if (p) *p = r.p;
     if (len) *len = r.len;
     return RTC_OK;
+}
+
+int rtc_stun_get_string(const rtc_stun_msg *m, uint16_t type, char *buf, size_t size) {
+    if (!buf || size == 0) return RTC_ERR_INVALID;
+    buf[0] = 0;
+    const uint8_t *p;
+    size_t len;
+    int rc = rtc_stun_get_bytes(m, type, &p, &len);
+    if (rc) return rc;
+    size_t n = len < size - 1 ? len : size - 1;
+    memcpy(buf, p, n);
+    buf[n] = 0;
+    return len < size ? (int)len : RTC_ERR_TOO_SMALL;
 }
 
 int rtc_stun_get_u32(const rtc_stun_msg *m, uint16_t type, uint32_t *v) {

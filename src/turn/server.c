@@ -446,6 +446,8 @@ static void add_tail(rtc_turn_server *s, rtc_stun_builder *b, const req_ctx *r) 
 }
 
 static void send_error(rtc_turn_server *s, const req_ctx *r, int code, const char *reason) {
+    RTC_LOGD(&s->env, "%s: error %d %s", rtc_stun_method_name(r->msg->method), code,
+             reason ? reason : rtc_stun_error_reason(code));
     out_slot *o = out_begin(s);
     if (!o) return;
     rtc_stun_builder b;
@@ -783,7 +785,10 @@ static void handle_channel_bind(rtc_turn_server *s, req_ctx *r) {
     if (!a) return;
     uint16_t num;
     rtc_addr peer;
-    if (rtc_stun_get_channel_number(r->msg, &num) != RTC_OK || num < 0x4000 || num > 0x4FFF ||
+    /* RFC 8656 §12 narrowed channels to 0x4000-0x4FFF; RFC 5766 clients (coTURN's
+    ** turnutils_uclient picks random numbers up to 0x7FFF) still use the old range, which
+    ** RFC 7983 demultiplexing keeps unambiguous (first byte 64..127 is never RTP/DTLS). */
+    if (rtc_stun_get_channel_number(r->msg, &num) != RTC_OK || num < 0x4000 || num > 0x7FFF ||
         rtc_stun_get_xor_addr(r->msg, RTC_STUN_ATTR_XOR_PEER_ADDRESS, &peer) != RTC_OK) {
         send_error(s, r, RTC_STUN_ERR_BAD_REQUEST, NULL);
         return;

@@ -4,6 +4,7 @@
 # UDP and TCP, IPv4 and IPv6, and coturn's SOFTWARE must be reported.
 BUILD=$1 SRC=$2
 . "$SRC/tests/integration/lib.bash"
+[ -x "$BUILD/cwebrtc" ] || { echo "cwebrtc not built"; exit 77; }
 in_netns "$0" "$@"
 command -v turnserver >/dev/null || { echo "coturn not installed"; exit 77; }
 CW="$BUILD/cwebrtc"

@@ -5,6 +5,7 @@
 # connection, an unknown host and a malformed answer.
 BUILD=$1 SRC=$2
 . "$SRC/tests/integration/lib.bash"
+[ -x "$BUILD/cwebrtc" ] || { echo "cwebrtc not built"; exit 77; }
 in_netns "$0" "$@"
 CW="$BUILD/cwebrtc"
 T=$(mktemp -d)

@@ -101,8 +101,7 @@ static void test_bad_input(void) {
     sin.sin_family = AF_INET;
     CHECK_EQ_INT(rtc_addr_from_sockaddr(&a, (struct sockaddr *)&sin, 4), RTC_ERR_INVALID);
     sin.sin_family = AF_UNIX;
-    CHECK_EQ_INT(rtc_addr_from_sockaddr(&a, (struct sockaddr *)&sin, sizeof sin),
-                 RTC_ERR_INVALID);
+    CHECK_EQ_INT(rtc_addr_from_sockaddr(&a, (struct sockaddr *)&sin, sizeof sin), RTC_ERR_INVALID);
     CHECK_EQ_INT(rtc_addr_from_sockaddr(&a, NULL, 16), RTC_ERR_INVALID);
     struct sockaddr_in6 s6;
     memset(&s6, 0, sizeof s6);

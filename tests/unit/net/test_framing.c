@@ -25,27 +25,40 @@ static void put(stream *s, uint8_t v) {
 
 static void add_stun(stream *s, uint16_t body, uint8_t seed) {
     size_t start = s->len;
-    put(s, 0x00); put(s, 0x01);                     /* Binding request */
-    put(s, (uint8_t)(body >> 8)); put(s, (uint8_t)body);
-    put(s, 0x21); put(s, 0x12); put(s, 0xA4); put(s, 0x42);
-    for (int i = 0; i < 12; i++) put(s, (uint8_t)(seed + i)); /* transaction id */
-    for (size_t i = 0; i < body; i++) put(s, (uint8_t)(seed ^ i));
+    put(s, 0x00);
+    put(s, 0x01); /* Binding request */
+    put(s, (uint8_t)(body >> 8));
+    put(s, (uint8_t)body);
+    put(s, 0x21);
+    put(s, 0x12);
+    put(s, 0xA4);
+    put(s, 0x42);
+    for (int i = 0; i < 12; i++)
+        put(s, (uint8_t)(seed + i)); /* transaction id */
+    for (size_t i = 0; i < body; i++)
+        put(s, (uint8_t)(seed ^ i));
     s->ex[s->n++] = (expect){RTC_FRAMEK_STUN, start, (size_t)20 + body};
 }
 
 static void add_cd(stream *s, uint16_t channel, uint16_t len, uint8_t seed) {
     size_t start = s->len;
-    put(s, (uint8_t)(channel >> 8)); put(s, (uint8_t)channel);
-    put(s, (uint8_t)(len >> 8)); put(s, (uint8_t)len);
-    for (size_t i = 0; i < len; i++) put(s, (uint8_t)(seed + 3 * i));
-    while ((s->len - start) % 4) put(s, 0); /* RFC 8656 §12.5 padding over TCP */
+    put(s, (uint8_t)(channel >> 8));
+    put(s, (uint8_t)channel);
+    put(s, (uint8_t)(len >> 8));
+    put(s, (uint8_t)len);
+    for (size_t i = 0; i < len; i++)
+        put(s, (uint8_t)(seed + 3 * i));
+    while ((s->len - start) % 4)
+        put(s, 0); /* RFC 8656 §12.5 padding over TCP */
     s->ex[s->n++] = (expect){RTC_FRAMEK_CHANNEL_DATA, start, (size_t)4 + len};
 }
 
 static void add_4571(stream *s, uint16_t len, uint8_t seed) {
-    put(s, (uint8_t)(len >> 8)); put(s, (uint8_t)len);
+    put(s, (uint8_t)(len >> 8));
+    put(s, (uint8_t)len);
     size_t start = s->len;
-    for (size_t i = 0; i < len; i++) put(s, (uint8_t)(seed * 5 + i));
+    for (size_t i = 0; i < len; i++)
+        put(s, (uint8_t)(seed * 5 + i));
     s->ex[s->n++] = (expect){RTC_FRAMEK_RFC4571, start, len};
 }
 
@@ -58,7 +71,11 @@ typedef struct got {
 } got;
 
 static void check_frame(const stream *s, got *g, const rtc_frame *fr) {
-    if (g->n >= s->n) { g->bad++; g->n++; return; }
+    if (g->n >= s->n) {
+        g->bad++;
+        g->n++;
+        return;
+    }
     const expect *e = &s->ex[g->n++];
     if (fr->kind != e->kind || fr->len != e->len || memcmp(fr->data, s->b + e->off, e->len) != 0)
         g->bad++;
@@ -77,11 +94,18 @@ static got feed(rtc_framer *f, const stream *s, const size_t *sizes) {
         int guard = 0;
         do {
             int r = rtc_framer_push(f, b + off, chunk - off);
-            if (r < 0) { g.err = r; break; }
+            if (r < 0) {
+                g.err = r;
+                break;
+            }
             off += (size_t)r;
             rtc_frame fr;
-            while ((r = rtc_framer_next(f, &fr)) == 1) check_frame(s, &g, &fr);
-            if (r < 0) { g.err = r; break; }
+            while ((r = rtc_framer_next(f, &fr)) == 1)
+                check_frame(s, &g, &fr);
+            if (r < 0) {
+                g.err = r;
+                break;
+            }
         } while (off < chunk && ++guard < 100000);
         pos += chunk;
     }
@@ -117,7 +141,8 @@ static void test_peek(void) {
     /* empty and partial headers */
     CHECK_EQ_INT(rtc_frame_peek(RTC_FRAME_STUN, b, 0, 0, &fr, &wl), 0);
     CHECK_EQ_INT(wl, 0);
-    size_t n = test_unhex("0001 0008 2112a442 000102030405060708090a0b 0000000000000000", b, sizeof b);
+    size_t n =
+        test_unhex("0001 0008 2112a442 000102030405060708090a0b 0000000000000000", b, sizeof b);
     CHECK_EQ_INT(n, 28);
     CHECK_EQ_INT(rtc_frame_peek(RTC_FRAME_STUN, b, 3, 0, &fr, &wl), 0);
     CHECK_EQ_INT(wl, 0);
@@ -151,11 +176,13 @@ static void test_peek(void) {
     CHECK_EQ_INT(fr.kind, RTC_FRAMEK_CHANNEL_DATA);
     CHECK_EQ_INT(fr.len, 9);
     CHECK_EQ_INT(wl, 12);
-    /* reserved channel numbers 0x5000-0x7FFF */
+    /* RFC 5766 channel numbers 0x5000-0x7FFF (legacy clients such as coTURN's
+    ** turnutils_uclient still use them) frame like any ChannelData. */
     b[0] = 0x50;
-    CHECK_EQ_INT(rtc_frame_peek(RTC_FRAME_STUN, b, 1, 0, &fr, &wl), RTC_ERR_PARSE);
+    CHECK_EQ_INT(rtc_frame_peek(RTC_FRAME_STUN, b, n, 0, &fr, &wl), 1);
     b[0] = 0x7f;
-    CHECK_EQ_INT(rtc_frame_peek(RTC_FRAME_STUN, b, n, 0, &fr, &wl), RTC_ERR_PARSE);
+    CHECK_EQ_INT(rtc_frame_peek(RTC_FRAME_STUN, b, n, 0, &fr, &wl), 1);
+    CHECK_EQ_INT(fr.kind, RTC_FRAMEK_CHANNEL_DATA);
     /* RFC 4571 */
     n = test_unhex("0003 aabbcc 0000", b, sizeof b);
     CHECK_EQ_INT(rtc_frame_peek(RTC_FRAME_RFC4571, b, 1, 0, &fr, &wl), 0);
@@ -203,11 +230,16 @@ static void test_stun_stream_random(void) {
     stream *s = new_stream(4 << 20);
     uint64_t x = 0x9E3779B97F4A7C15ull;
     for (int i = 0; i < 300 && s->n < 500; i++) {
-        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
         uint16_t len = (uint16_t)(x % 3000);
         if (i % 50 == 0) len = 65532;
-        if (x & 1) add_stun(s, (uint16_t)(len & ~3u), (uint8_t)i);
-        else add_cd(s, (uint16_t)(0x4000 | (x >> 20 & 0xfff)), i % 50 == 0 ? 65535 : len, (uint8_t)i);
+        if (x & 1)
+            add_stun(s, (uint16_t)(len & ~3u), (uint8_t)i);
+        else
+            add_cd(s, (uint16_t)(0x4000 | (x >> 20 & 0xfff)), i % 50 == 0 ? 65535 : len,
+                   (uint8_t)i);
     }
     REQUIRE(s->len <= s->cap);
     run_chunks(RTC_FRAME_STUN, s, ODD, "random odd chunks");
@@ -265,18 +297,20 @@ static void test_oversize(void) {
 
 static void test_garbage(void) {
     static const uint8_t bad_starts[][8] = {
-        {0x80}, {0xff}, {0xc0}, {0x50}, {0x7f},
+        {0x80},
+        {0xff},
+        {0xc0},
         {0x00, 0x01, 0x00, 0x02},                         /* STUN length 2 */
         {0x00, 0x01, 0x00, 0x04, 0x21, 0x12, 0xa4, 0x43}, /* bad cookie */
-        {'P', 'O', 'S', 'T'},                             /* HTTP ('P' = 0x50 reserved);
-                                                             "GET " looks like channel 0x4745 */
+        /* (HTTP "GET "/"POST" look like ChannelData 0x4745/0x504f: idle timeouts end them) */
         {0x16, 0x03, 0x01, 0x00},                         /* TLS record on a plain port */
     };
     for (size_t i = 0; i < sizeof bad_starts / sizeof bad_starts[0]; i++) {
         stream *s = new_stream(4096);
         add_stun(s, 12, 1);
         add_cd(s, 0x4001, 3, 2);
-        for (size_t k = 0; k < 8; k++) put(s, bad_starts[i][k]);
+        for (size_t k = 0; k < 8; k++)
+            put(s, bad_starts[i][k]);
         s->n = 2;
         add_stun(s, 4, 9); /* never reached */
         rtc_framer *f = NULL;

@@ -46,12 +46,14 @@ static void test_default_skips(void) {
 static void test_family_filters(void) {
     rtc_iface_addr a[CAP];
     int n = rtc_net_interfaces(a, CAP, RTC_IFACE_LOOPBACK | RTC_IFACE_NO_IPV4);
-    for (int i = 0; i < n && i < CAP; i++) CHECK_EQ_INT(a[i].addr.family, RTC_AF_INET6);
+    for (int i = 0; i < n && i < CAP; i++)
+        CHECK_EQ_INT(a[i].addr.family, RTC_AF_INET6);
     n = rtc_net_interfaces(a, CAP, RTC_IFACE_LOOPBACK | RTC_IFACE_NO_IPV6);
     CHECK(n >= 1);
-    for (int i = 0; i < n && i < CAP; i++) CHECK_EQ_INT(a[i].addr.family, RTC_AF_INET);
-    CHECK_EQ_INT(rtc_net_interfaces(a, CAP, RTC_IFACE_LOOPBACK | RTC_IFACE_NO_IPV4 |
-                                              RTC_IFACE_NO_IPV6), 0);
+    for (int i = 0; i < n && i < CAP; i++)
+        CHECK_EQ_INT(a[i].addr.family, RTC_AF_INET);
+    CHECK_EQ_INT(
+        rtc_net_interfaces(a, CAP, RTC_IFACE_LOOPBACK | RTC_IFACE_NO_IPV4 | RTC_IFACE_NO_IPV6), 0);
     /* link-local IPv6 only on request, with its scope */
     n = rtc_net_interfaces(a, CAP, RTC_IFACE_LINK_LOCAL | RTC_IFACE_NO_IPV4);
     for (int i = 0; i < n && i < CAP; i++)

@@ -34,17 +34,20 @@ static size_t build_stream(uint8_t *b) {
     const uint8_t hdr[8] = {0x00, 0x01, 0x00, 80, 0x21, 0x12, 0xA4, 0x42};
     memcpy(b + n, hdr, 8);
     n += 8;
-    for (int i = 0; i < 12 + 80; i++) b[n++] = (uint8_t)(i * 3 + 1);
+    for (int i = 0; i < 12 + 80; i++)
+        b[n++] = (uint8_t)(i * 3 + 1);
     /* ChannelData, 7 bytes, padded to 8 */
     const uint8_t cd[4] = {0x40, 0x00, 0x00, 7};
     memcpy(b + n, cd, 4);
     n += 4;
-    for (int i = 0; i < 8; i++) b[n++] = i < 7 ? (uint8_t)(0xA0 + i) : 0;
+    for (int i = 0; i < 8; i++)
+        b[n++] = i < 7 ? (uint8_t)(0xA0 + i) : 0;
     /* STUN with an empty body */
     const uint8_t h2[8] = {0x01, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42};
     memcpy(b + n, h2, 8);
     n += 8;
-    for (int i = 0; i < 12; i++) b[n++] = (uint8_t)(0x55 + i);
+    for (int i = 0; i < 12; i++)
+        b[n++] = (uint8_t)(0x55 + i);
     return n;
 }
 
@@ -66,7 +69,10 @@ static void on_server_data(rtc_loop *l, int fd, unsigned ev, void *ud) {
     int r;
     do {
         r = rtc_framer_push(T->fr, buf + off, (size_t)n - off);
-        if (r < 0) { T->errors++; return; }
+        if (r < 0) {
+            T->errors++;
+            return;
+        }
         off += (size_t)r;
         rtc_frame f;
         while ((r = rtc_framer_next(T->fr, &f)) == 1) {
@@ -79,16 +85,22 @@ static void on_server_data(rtc_loop *l, int fd, unsigned ev, void *ud) {
             uint8_t out[256];
             size_t ol = f.len;
             memcpy(out, f.data, f.len);
-            while (ol % 4) out[ol++] = 0;
+            while (ol % 4)
+                out[ol++] = 0;
             size_t w = 0;
             for (int tries = 0; w < ol && tries < 1000; tries++) {
                 int s = rtc_tcp_send(fd, out + w, ol - w);
-                if (s > 0) w += (size_t)s;
-                else if (s != RTC_ERR_AGAIN) break;
+                if (s > 0)
+                    w += (size_t)s;
+                else if (s != RTC_ERR_AGAIN)
+                    break;
             }
             if (w != ol) T->errors++;
         }
-        if (r < 0) { T->errors++; return; }
+        if (r < 0) {
+            T->errors++;
+            return;
+        }
     } while (off < (size_t)n);
 }
 
@@ -106,8 +118,10 @@ static void on_accept(rtc_loop *l, int fd, unsigned ev, void *ud) {
 static void on_client_data(rtc_loop *l, int fd, unsigned ev, void *ud) {
     tcp_test *T = ud;
     int n = rtc_tcp_recv(fd, T->echo + T->echo_len, sizeof T->echo - T->echo_len);
-    if (n > 0) T->echo_len += (size_t)n;
-    else if (n != RTC_ERR_AGAIN) rtc_loop_unwatch(l, fd);
+    if (n > 0)
+        T->echo_len += (size_t)n;
+    else if (n != RTC_ERR_AGAIN)
+        rtc_loop_unwatch(l, fd);
     if (T->echo_len >= T->stream_len) rtc_loop_stop(l);
 }
 
@@ -118,8 +132,10 @@ static void on_send(rtc_loop *l, rtc_timer *t, void *ud) {
     size_t c = T->chunk++ % 7 + 1;
     if (c > T->stream_len - T->sent) c = T->stream_len - T->sent;
     int s = rtc_tcp_send(T->cli_fd, T->stream + T->sent, c);
-    if (s > 0) T->sent += (size_t)s;
-    else if (s != RTC_ERR_AGAIN) T->errors++;
+    if (s > 0)
+        T->sent += (size_t)s;
+    else if (s != RTC_ERR_AGAIN)
+        T->errors++;
     if (T->sent < T->stream_len) rtc_loop_timer_start(l, t, rtc_loop_now(l) + 200, on_send, T);
 }
 

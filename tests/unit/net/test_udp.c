@@ -43,8 +43,10 @@ static int recv_all(rtc_udp *u, rtc_udp_rx *rx, int want) {
     for (int tries = 0; tries < 50 && got < want; tries++) {
         if (!wait_readable(u)) break;
         int r = rtc_udp_recv_batch(u, rx + got, (size_t)(want - got));
-        if (r > 0) got += r;
-        else if (r != RTC_ERR_AGAIN) return r;
+        if (r > 0)
+            got += r;
+        else if (r != RTC_ERR_AGAIN)
+            return r;
     }
     return got;
 }
@@ -63,7 +65,8 @@ static void echo_batch(const char *loopback) {
     rtc_udp_tx tx[N];
     for (int i = 0; i < N; i++) {
         size_t len = 20 + (size_t)i * 2;
-        for (size_t k = 0; k < len; k++) payload[i][k] = (uint8_t)(i * 7 + k);
+        for (size_t k = 0; k < len; k++)
+            payload[i][k] = (uint8_t)(i * 7 + k);
         tx[i] = (rtc_udp_tx){.data = payload[i], .len = len, .dst = sa};
     }
     rtc_udp_stats st;
@@ -74,7 +77,8 @@ static void echo_batch(const char *loopback) {
 
     static uint8_t bufs[N][256];
     rtc_udp_rx rx[N];
-    for (int i = 0; i < N; i++) rx[i] = (rtc_udp_rx){.buf = bufs[i], .cap = sizeof bufs[i]};
+    for (int i = 0; i < N; i++)
+        rx[i] = (rtc_udp_rx){.buf = bufs[i], .cap = sizeof bufs[i]};
     CHECK_EQ_INT(recv_all(srv, rx, N), N);
     rtc_udp_stats_get(srv, &st);
     CHECK(st.rx_syscalls <= 3); /* batched: loopback queues all 64 before we read */
@@ -93,7 +97,8 @@ static void echo_batch(const char *loopback) {
     CHECK_EQ_INT(rtc_udp_send_batch(srv, back, N), N);
     static uint8_t bufs2[N][256];
     rtc_udp_rx rx2[N];
-    for (int i = 0; i < N; i++) rx2[i] = (rtc_udp_rx){.buf = bufs2[i], .cap = sizeof bufs2[i]};
+    for (int i = 0; i < N; i++)
+        rx2[i] = (rtc_udp_rx){.buf = bufs2[i], .cap = sizeof bufs2[i]};
     CHECK_EQ_INT(recv_all(cli, rx2, N), N);
     for (int i = 0; i < N; i++) {
         CHECK_EQ_INT(rx2[i].len, 20 + i * 2);
@@ -132,7 +137,8 @@ static void test_batch_over_max(void) {
     CHECK_EQ_INT(rtc_udp_send_batch(cli, tx, M), M);
     static uint8_t bufs[M][8];
     static rtc_udp_rx rx[M];
-    for (int i = 0; i < M; i++) rx[i] = (rtc_udp_rx){.buf = bufs[i], .cap = sizeof bufs[i]};
+    for (int i = 0; i < M; i++)
+        rx[i] = (rtc_udp_rx){.buf = bufs[i], .cap = sizeof bufs[i]};
     CHECK_EQ_INT(recv_all(srv, rx, M), M);
     for (int i = 0; i < M; i++) {
         CHECK_EQ_INT(rx[i].len, 4);

@@ -1,6 +1,9 @@
 /* tests for src/net/uri.c and resolve.c: RFC 7064/7065 URIs, getaddrinfo wrapper. */
 #include <string.h>
 
+#include <pthread.h>
+
+#include "cwebrtc/loop.h"
 #include "cwebrtc/net.h"
 #include "test.h"
 
@@ -15,7 +18,8 @@ typedef struct good_case {
 
 static const good_case GOOD[] = {
     {"stun:stun.example.org", RTC_URI_STUN, "stun.example.org", 3478, RTC_URI_UDP, 0, 0, 0},
-    {"stun:stun.l.google.com:19302", RTC_URI_STUN, "stun.l.google.com", 19302, RTC_URI_UDP, 0, 1, 0},
+    {"stun:stun.l.google.com:19302", RTC_URI_STUN, "stun.l.google.com", 19302, RTC_URI_UDP, 0, 1,
+     0},
     {"STUN:Example.COM", RTC_URI_STUN, "Example.COM", 3478, RTC_URI_UDP, 0, 0, 0},
     {"stuns:stun.example.org", RTC_URI_STUNS, "stun.example.org", 5349, RTC_URI_TCP, 0, 0, 0},
     {"stuns:stun.example.org:443", RTC_URI_STUNS, "stun.example.org", 443, RTC_URI_TCP, 0, 1, 0},
@@ -30,12 +34,17 @@ static const good_case GOOD[] = {
     {"stun:host:03478", RTC_URI_STUN, "host", 3478, RTC_URI_UDP, 0, 1, 0},
     {"stun:1.example.123a", RTC_URI_STUN, "1.example.123a", 3478, RTC_URI_UDP, 0, 0, 0},
     {"turn:turn.example.org", RTC_URI_TURN, "turn.example.org", 3478, RTC_URI_UDP, 0, 0, 0},
-    {"turn:turn.example.org?transport=udp", RTC_URI_TURN, "turn.example.org", 3478, RTC_URI_UDP, 0, 0, 1},
-    {"turn:turn.example.org?transport=tcp", RTC_URI_TURN, "turn.example.org", 3478, RTC_URI_TCP, 0, 0, 1},
-    {"turn:turn.example.org:3479?transport=TCP", RTC_URI_TURN, "turn.example.org", 3479, RTC_URI_TCP, 0, 1, 1},
+    {"turn:turn.example.org?transport=udp", RTC_URI_TURN, "turn.example.org", 3478, RTC_URI_UDP, 0,
+     0, 1},
+    {"turn:turn.example.org?transport=tcp", RTC_URI_TURN, "turn.example.org", 3478, RTC_URI_TCP, 0,
+     0, 1},
+    {"turn:turn.example.org:3479?transport=TCP", RTC_URI_TURN, "turn.example.org", 3479,
+     RTC_URI_TCP, 0, 1, 1},
     {"turns:turn.example.org", RTC_URI_TURNS, "turn.example.org", 5349, RTC_URI_TCP, 0, 0, 0},
-    {"turns:turn.example.org:443?transport=tcp", RTC_URI_TURNS, "turn.example.org", 443, RTC_URI_TCP, 0, 1, 1},
-    {"turns:turn.example.org?transport=udp", RTC_URI_TURNS, "turn.example.org", 5349, RTC_URI_UDP, 0, 0, 1},
+    {"turns:turn.example.org:443?transport=tcp", RTC_URI_TURNS, "turn.example.org", 443,
+     RTC_URI_TCP, 0, 1, 1},
+    {"turns:turn.example.org?transport=udp", RTC_URI_TURNS, "turn.example.org", 5349, RTC_URI_UDP,
+     0, 0, 1},
     {"turn:[::1]:3478?transport=udp", RTC_URI_TURN, "::1", 3478, RTC_URI_UDP, 1, 1, 1},
     {"turn:10.0.0.1?transport=tcp", RTC_URI_TURN, "10.0.0.1", 3478, RTC_URI_TCP, 1, 0, 1},
 };
@@ -134,7 +143,8 @@ static void test_bad(void) {
     CHECK_EQ_INT(rtc_uri_parse(&u, NULL, NULL), RTC_ERR_INVALID);
     /* a host name that does not fit is an error, not a truncation */
     char longuri[400] = "stun:";
-    for (int i = 0; i < 300; i++) strcat(longuri, (i % 60 == 59) ? "." : "a");
+    for (int i = 0; i < 300; i++)
+        strcat(longuri, (i % 60 == 59) ? "." : "a");
     CHECK_EQ_INT(rtc_uri_parse(&u, longuri, NULL), RTC_ERR_PARSE);
 }
 
@@ -172,9 +182,12 @@ static void test_resolve_names(void) {
     CHECK(n >= 1);
     bool seen_v4 = false;
     for (int i = 0; i < n; i++) {
-        if (out[i].family == RTC_AF_INET) seen_v4 = true;
-        else CHECK(!seen_v4); /* every IPv6 result precedes every IPv4 one */
-        for (int k = 0; k < i; k++) CHECK(!rtc_addr_equal(&out[i], &out[k])); /* no dups */
+        if (out[i].family == RTC_AF_INET)
+            seen_v4 = true;
+        else
+            CHECK(!seen_v4); /* every IPv6 result precedes every IPv4 one */
+        for (int k = 0; k < i; k++)
+            CHECK(!rtc_addr_equal(&out[i], &out[k])); /* no dups */
     }
     rtc_uri u;
     REQUIRE(rtc_uri_parse(&u, "stun:localhost:4000", NULL) == RTC_OK);
@@ -186,10 +199,78 @@ static void test_resolve_names(void) {
                  RTC_ERR_NOT_FOUND);
 }
 
+typedef struct async_res {
+    int calls, result, pending;
+    bool had_loop, on_loop_thread;
+    pthread_t loop_thread;
+    rtc_addr first;
+} async_res;
+
+static void on_resolved(rtc_loop *l, int result, const rtc_addr *addrs, void *ud) {
+    async_res *a = ud;
+    a->calls++;
+    a->result = result;
+    a->had_loop = l != NULL;
+    a->on_loop_thread = pthread_equal(pthread_self(), a->loop_thread);
+    if (result > 0) a->first = addrs[0];
+    if (l && --a->pending == 0) rtc_loop_stop(l);
+}
+
+static void on_guard(rtc_loop *l, rtc_timer *t, void *ud) {
+    *(int *)ud = 1;
+    rtc_loop_stop(l);
+}
+
+static void test_resolve_async(void) {
+    rtc_loop *l = NULL;
+    REQUIRE(rtc_loop_new(&l, NULL) == RTC_OK);
+    async_res a[3];
+    memset(a, 0, sizeof a);
+    for (int i = 0; i < 3; i++)
+        a[i].loop_thread = pthread_self(), a[i].pending = 1;
+    REQUIRE(rtc_net_resolve_async(l, "localhost", 3478, RTC_RESOLVE_V4_ONLY, on_resolved, &a[0]) ==
+            RTC_OK);
+    REQUIRE(rtc_net_resolve_async(l, "[::1]", 9, RTC_RESOLVE_ANY, on_resolved, &a[1]) == RTC_OK);
+    /* a failure delivered the same way (no DNS: the literal has the wrong family) */
+    REQUIRE(rtc_net_resolve_async(l, "192.0.2.1", 1, RTC_RESOLVE_V6_ONLY, on_resolved, &a[2]) ==
+            RTC_OK);
+    CHECK_EQ_INT(a[1].calls, 0); /* literals too are delivered through the loop */
+    rtc_timer guard;
+    int timed_out = 0;
+    rtc_timer_init(&guard);
+    rtc_loop_timer_start(l, &guard, rtc_net_now() + RTC_SEC(20), on_guard, &timed_out);
+    for (int i = 0; i < 200 && (a[0].calls + a[1].calls + a[2].calls) < 3 && !timed_out; i++)
+        rtc_loop_run_once(l, RTC_MS(100));
+    CHECK_EQ_INT(timed_out, 0);
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ_INT(a[i].calls, 1);
+        CHECK(a[i].had_loop);
+        CHECK(a[i].on_loop_thread);
+    }
+    CHECK(a[0].result >= 1);
+    CHECK_EQ_INT(a[0].first.family, RTC_AF_INET);
+    CHECK_EQ_INT(a[0].first.port, 3478);
+    CHECK_EQ_INT(a[1].result, 1);
+    CHECK(rtc_addr_is_loopback(&a[1].first));
+    CHECK_EQ_INT(a[2].result, RTC_ERR_NOT_FOUND);
+    rtc_loop_timer_stop(l, &guard);
+    CHECK_EQ_INT(rtc_net_resolve_async(l, "", 1, RTC_RESOLVE_ANY, on_resolved, &a[0]),
+                 RTC_ERR_INVALID);
+    CHECK_EQ_INT(rtc_net_resolve_async(l, "x", 1, RTC_RESOLVE_ANY, NULL, &a[0]), RTC_ERR_INVALID);
+    /* freeing the loop with a look-up in flight: free waits, cb gets l == NULL */
+    async_res b;
+    memset(&b, 0, sizeof b);
+    REQUIRE(rtc_net_resolve_async(l, "localhost", 1, RTC_RESOLVE_ANY, on_resolved, &b) == RTC_OK);
+    rtc_loop_free(l);
+    CHECK_EQ_INT(b.calls, 1);
+    CHECK(!b.had_loop);
+}
+
 int main(void) {
     RUN(test_good);
     RUN(test_bad);
     RUN(test_resolve_literals);
     RUN(test_resolve_names);
+    RUN(test_resolve_async);
     return TEST_DONE();
 }

@@ -201,6 +201,19 @@ static void test_roundtrip_all(void) {
     CHECK(rtc_stun_get_addr(&m, RTC_STUN_ATTR_RESPONSE_ORIGIN, &got) == 0 &&
           rtc_addr_equal(&got, &p2));
     CHECK_EQ_INT(rtc_stun_get_u32(&m, RTC_STUN_ATTR_OTHER_ADDRESS, &u32), RTC_ERR_NOT_FOUND);
+    char str[16];
+    CHECK_EQ_INT(rtc_stun_get_string(&m, RTC_STUN_ATTR_REALM, str, sizeof str), 11);
+    CHECK_STR(str, "example.org");
+    CHECK_EQ_INT(rtc_stun_get_string(&m, RTC_STUN_ATTR_REALM, str, 11), RTC_ERR_TOO_SMALL);
+    CHECK_STR(str, "example.or");
+    CHECK_EQ_INT(rtc_stun_get_string(&m, RTC_STUN_ATTR_NONCE, str, 10), 9);
+    CHECK_EQ_INT(rtc_stun_get_string(&m, RTC_STUN_ATTR_ALTERNATE_DOMAIN, str, 10), RTC_ERR_NOT_FOUND);
+    CHECK_STR(str, "");
+    /* names cover every attribute in this message */
+    for (unsigned i = 0; i < m.n_attrs; i++) CHECK(rtc_stun_attr_name(m.attrs[i].type) != NULL);
+    CHECK_STR(rtc_stun_method_name(m.method), "Allocate");
+    CHECK_STR(rtc_stun_class_name(m.cls), "error response");
+    CHECK(rtc_stun_attr_name(0x7777) == NULL);
 
     /* The MI matches an independent HMAC (OpenSSL) over the bytes before it with the
     ** length field ending at MI. */
@@ -563,7 +576,47 @@ static void test_type_bits(void) {
     }
 }
 
+/* RFC 8489 §6.2.2: over TCP the length field frames messages. */
+static void test_stream_framing(void) {
+    uint8_t stream[512];
+    size_t used = 0;
+    rtc_stun_builder b;
+    const char *names[3] = {"first", "second-one", "3"};
+    for (int i = 0; i < 3; i++) {
+        uint8_t tid[12] = {(uint8_t)i};
+        rtc_stun_build_init(&b, stream + used, sizeof stream - used, RTC_STUN_BINDING,
+                            RTC_STUN_REQUEST, tid);
+        rtc_stun_add_string(&b, RTC_STUN_ATTR_SOFTWARE, names[i]);
+        rtc_stun_add_fingerprint(&b);
+        int n = rtc_stun_build_finish(&b);
+        REQUIRE(n > 0);
+        used += (size_t)n;
+    }
+    size_t avail = used - 5; /* the last message arrived only partly */
+    size_t off = 0;
+    int got = 0;
+    for (int guard = 0; guard < 10; guard++) {
+        int sz = rtc_stun_message_size(stream + off, avail - off);
+        REQUIRE(sz >= 0);
+        if (sz == 0 || (size_t)sz > avail - off) break; /* need more bytes */
+        rtc_stun_msg m;
+        REQUIRE(rtc_stun_parse(&m, stream + off, (size_t)sz) == RTC_OK);
+        CHECK_EQ_INT(m.tid[0], got);
+        char sw[16];
+        CHECK_EQ_INT(rtc_stun_get_string(&m, RTC_STUN_ATTR_SOFTWARE, sw, sizeof sw),
+                     (int)strlen(names[got]));
+        got++;
+        off += (size_t)sz;
+    }
+    CHECK_EQ_INT(got, 2);
+    /* ChannelData (first bits 01) is not STUN */
+    uint8_t cd[8] = {0x40, 0x00, 0x00, 0x04, 1, 2, 3, 4};
+    CHECK_EQ_INT(rtc_stun_message_size(cd, sizeof cd), RTC_ERR_PARSE);
+    CHECK(!rtc_stun_is_message(cd, sizeof cd));
+}
+
 int main(void) {
+    RUN(test_stream_framing);
     RUN(test_hash_vs_openssl);
     RUN(test_roundtrip_all);
     RUN(test_long_term_sha256);

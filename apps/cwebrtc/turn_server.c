@@ -1,0 +1,830 @@
+/*
+** cwebrtc turn-server: a TURN relay (RFC 8656) on the sans-IO core in src/turn, driven by
+** an rtc_loop. Listeners over UDP and TCP (IPv4/IPv6, several addresses); one UDP socket
+** per relayed address, bound in --min-port..--max-port on --relay-ip; long-term users
+** (flags or a file) and coTURN-compatible REST secrets; Prometheus metrics; SIGTERM
+** stops, SIGHUP reloads users and secrets. Option names follow coTURN's where the
+** meaning is the same, in flags and in the `-c FILE` key=value config.
+** Logs a line per allocation event at --verbose, never per packet.
+*/
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd.h"
+#include "cwebrtc/loop.h"
+#include "cwebrtc/net.h"
+#include "cwebrtc/stun.h"
+#include "cwebrtc/turn_server.h"
+
+#define MAX_LISTEN 8
+#define MAX_USERS_ARGS 64
+#define MAX_RANGES 32
+#define BATCH 32
+#define MAX_TCP_CONNS 4096
+#define TCP_IDLE_US RTC_SEC(120)
+#define TCP_OUT_MAX (256 * 1024)
+
+typedef struct relay_sock relay_sock;
+typedef struct tcp_conn tcp_conn;
+
+typedef struct turn_app {
+    rtc_loop *loop;
+    rtc_turn_server *srv;
+    rtc_timer timer;
+    /* listeners */
+    rtc_addr listen[MAX_LISTEN];
+    int n_listen;
+    rtc_udp *udp[MAX_LISTEN];
+    int tcp_fd[MAX_LISTEN];
+    rtc_addr tcp_addr[MAX_LISTEN];
+    bool no_tcp, no_udp;
+    /* relays */
+    rtc_addr relay_ip[2]; /* v4, v6 */
+    uint16_t min_port, max_port, cursor;
+    relay_sock *reserved; /* EVEN-PORT R=1 reservations */
+    /* tcp */
+    tcp_conn *conns;
+    int n_conns;
+    /* config sources for reload */
+    const char *config_file, *user_file;
+    char *users[MAX_USERS_ARGS];
+    int n_users;
+    char *secrets[8];
+    int n_secrets;
+    bool use_auth_secret;
+    /* metrics */
+    int metrics_fd;
+    /* scratch */
+    uint8_t rxbuf[BATCH][2048];
+    rtc_udp_rx rx[BATCH];
+    volatile sig_atomic_t reload;
+    int verbose;
+} turn_app;
+
+struct relay_sock {
+    turn_app *app;
+    rtc_udp *u;
+    rtc_addr addr;
+    uint64_t token;     /* reservation token when parked in app->reserved */
+    rtc_time reserved_until;
+    relay_sock *next;
+};
+
+struct tcp_conn {
+    turn_app *app;
+    int fd;
+    rtc_addr peer, local;
+    rtc_framer *framer;
+    rtc_timer idle;
+    uint8_t *out;
+    size_t out_len, out_cap;
+    tcp_conn *prev, *next;
+};
+
+static turn_app *g_app;
+
+static void flush(turn_app *a);
+
+/* ---- relay sockets (the core's relay ops) ---------------------------------------------- */
+
+static void on_relay(rtc_loop *l, int fd, unsigned ev, void *ud);
+
+static relay_sock *relay_bind(turn_app *a, const rtc_addr *ip, uint16_t port) {
+    rtc_udp_config cfg = {.bind = *ip};
+    cfg.bind.port = port;
+    rtc_udp *u;
+    if (rtc_udp_new(&u, &cfg, NULL) != RTC_OK) return NULL;
+    relay_sock *r = calloc(1, sizeof *r);
+    if (!r) {
+        rtc_udp_free(u);
+        return NULL;
+    }
+    r->app = a;
+    r->u = u;
+    rtc_udp_local_addr(u, &r->addr);
+    return r;
+}
+
+static void relay_sock_free(relay_sock *r) {
+    if (!r) return;
+    rtc_loop_unwatch(r->app->loop, rtc_udp_fd(r->u));
+    rtc_udp_free(r->u);
+    free(r);
+}
+
+static int relay_open(void *ud, uint8_t family, bool even, bool reserve_next, uint64_t token_in,
+                      rtc_addr *relay, void **handle, uint64_t *token) {
+    turn_app *a = ud;
+    relay_sock *r = NULL;
+    if (token_in) {
+        for (relay_sock **pp = &a->reserved; *pp; pp = &(*pp)->next)
+            if ((*pp)->token == token_in) {
+                r = *pp;
+                *pp = r->next;
+                r->next = NULL;
+                break;
+            }
+        if (!r) return RTC_ERR_NOT_FOUND;
+    } else {
+        const rtc_addr *ip = &a->relay_ip[family == RTC_AF_INET6 ? 1 : 0];
+        if (!ip->family) return RTC_ERR_UNSUPPORTED;
+        uint32_t span = (uint32_t)(a->max_port - a->min_port) + 1;
+        for (uint32_t i = 0; i < span && !r; i++) {
+            uint16_t port = (uint16_t)(a->min_port + (a->cursor + i) % span);
+            if (even && (port & 1)) continue;
+            if (reserve_next && port == a->max_port) continue;
+            r = relay_bind(a, ip, port);
+            if (r && reserve_next) {
+                relay_sock *next = relay_bind(a, ip, (uint16_t)(port + 1));
+                if (!next) {
+                    relay_sock_free(r);
+                    r = NULL;
+                    continue;
+                }
+                uint8_t tb[8];
+                FILE *f = fopen("/dev/urandom", "rb");
+                if (!f || fread(tb, 1, 8, f) != 8) memset(tb, 0x5a, 8);
+                if (f) fclose(f);
+                memcpy(&next->token, tb, 8);
+                if (!next->token) next->token = 1;
+                next->reserved_until = rtc_net_now() + RTC_SEC(30); /* RFC 8656 §7.2: ~30 s */
+                next->next = a->reserved;
+                a->reserved = next;
+                *token = next->token;
+            }
+            if (r) a->cursor = (uint16_t)((a->cursor + i + 1) % span);
+        }
+        if (!r) return RTC_ERR_NOMEM;
+    }
+    rtc_loop_watch(a->loop, rtc_udp_fd(r->u), RTC_LOOP_READ, on_relay, r);
+    *relay = r->addr;
+    *handle = r;
+    return RTC_OK;
+}
+
+static void relay_close(void *ud, void *handle) { relay_sock_free(handle); }
+
+/* ---- output ------------------------------------------------------------------------------ */
+
+static tcp_conn *find_conn(turn_app *a, const rtc_addr *local, const rtc_addr *peer) {
+    for (tcp_conn *c = a->conns; c; c = c->next)
+        if (rtc_addr_equal(&c->peer, peer) && rtc_addr_equal(&c->local, local)) return c;
+    return NULL;
+}
+
+static void conn_close(tcp_conn *c, bool tell_core);
+
+static void conn_write(tcp_conn *c, const uint8_t *data, size_t len) {
+    size_t off = 0;
+    if (c->out_len == 0) { /* nothing queued: try the socket first */
+        while (off < len) {
+            int n = rtc_tcp_send(c->fd, data + off, len - off);
+            if (n == RTC_ERR_AGAIN) break;
+            if (n < 0) {
+                conn_close(c, true);
+                return;
+            }
+            off += (size_t)n;
+        }
+    }
+    if (off == len) return;
+    size_t rest = len - off;
+    if (c->out_len + rest > TCP_OUT_MAX) { /* a client that does not read: drop it */
+        conn_close(c, true);
+        return;
+    }
+    if (c->out_len + rest > c->out_cap) {
+        size_t nc = c->out_cap ? c->out_cap * 2 : 8192;
+        while (nc < c->out_len + rest) nc *= 2;
+        uint8_t *p = realloc(c->out, nc);
+        if (!p) {
+            conn_close(c, true);
+            return;
+        }
+        c->out = p;
+        c->out_cap = nc;
+    }
+    memcpy(c->out + c->out_len, data + off, rest);
+    c->out_len += rest;
+    rtc_loop_watch_modify(c->app->loop, c->fd, RTC_LOOP_READ | RTC_LOOP_WRITE);
+}
+
+static rtc_udp *listener_udp(turn_app *a, const rtc_addr *from) {
+    for (int i = 0; i < a->n_listen; i++) {
+        rtc_addr la;
+        if (!a->udp[i]) continue;
+        rtc_udp_local_addr(a->udp[i], &la);
+        if (rtc_addr_equal(&la, from)) return a->udp[i];
+    }
+    return NULL;
+}
+
+static void flush(turn_app *a) {
+    rtc_turn_transmit t;
+    while (rtc_turn_server_poll_transmit(a->srv, &t) == 1) {
+        if (t.from_relay) {
+            relay_sock *r = t.relay_handle;
+            rtc_udp_send(r->u, &t.to, t.data, t.len);
+        } else if (t.transport == RTC_TURN_UDP) {
+            rtc_udp *u = listener_udp(a, &t.from);
+            if (u) rtc_udp_send(u, &t.to, t.data, t.len);
+        } else {
+            tcp_conn *c = find_conn(a, &t.from, &t.to);
+            if (c) conn_write(c, t.data, t.len);
+        }
+    }
+}
+
+static void on_timer(rtc_loop *l, rtc_timer *t, void *ud);
+static void rearm(turn_app *a) {
+    rtc_time next = rtc_turn_server_next_timeout(a->srv);
+    /* Also expire unused EVEN-PORT reservations. */
+    for (relay_sock *r = a->reserved; r; r = r->next)
+        if (r->reserved_until < next) next = r->reserved_until;
+    rtc_loop_timer_start(a->loop, &a->timer, next, on_timer, a);
+}
+
+static void on_timer(rtc_loop *l, rtc_timer *t, void *ud) {
+    turn_app *a = ud;
+    rtc_time now = rtc_net_now();
+    rtc_turn_server_set_unix_time(a->srv, (int64_t)time(NULL));
+    rtc_turn_server_handle_timeout(a->srv, now);
+    for (relay_sock **pp = &a->reserved; *pp;) {
+        if ((*pp)->reserved_until <= now) {
+            relay_sock *r = *pp;
+            *pp = r->next;
+            rtc_udp_free(r->u); /* never watched while parked */
+            free(r);
+        } else {
+            pp = &(*pp)->next;
+        }
+    }
+    flush(a);
+    rearm(a);
+}
+
+/* ---- input --------------------------------------------------------------------------------- */
+
+static void on_relay(rtc_loop *l, int fd, unsigned ev, void *ud) {
+    relay_sock *r = ud;
+    turn_app *a = r->app;
+    for (int i = 0; i < BATCH; i++) {
+        a->rx[i].buf = a->rxbuf[i];
+        a->rx[i].cap = sizeof a->rxbuf[i];
+    }
+    int n = rtc_udp_recv_batch(r->u, a->rx, BATCH);
+    rtc_time now = rtc_net_now();
+    rtc_addr raddr = r->addr;
+    for (int i = 0; i < n; i++) {
+        if (a->rx[i].truncated) continue;
+        rtc_turn_server_handle_peer(a->srv, now, &raddr, &a->rx[i].src, a->rx[i].buf, a->rx[i].len);
+        flush(a); /* r may be gone after this if the core closed it: raddr is a copy */
+    }
+}
+
+static void on_udp(rtc_loop *l, int fd, unsigned ev, void *ud) {
+    turn_app *a = g_app;
+    rtc_udp *u = ud;
+    rtc_addr local;
+    rtc_udp_local_addr(u, &local);
+    rtc_turn_server_set_unix_time(a->srv, (int64_t)time(NULL));
+    for (int i = 0; i < BATCH; i++) {
+        a->rx[i].buf = a->rxbuf[i];
+        a->rx[i].cap = sizeof a->rxbuf[i];
+    }
+    int n = rtc_udp_recv_batch(u, a->rx, BATCH);
+    rtc_time now = rtc_net_now();
+    for (int i = 0; i < n; i++) {
+        if (a->rx[i].truncated) continue;
+        rtc_turn_server_handle_client(a->srv, now, RTC_TURN_UDP, &local, &a->rx[i].src,
+                                      a->rx[i].buf, a->rx[i].len);
+        flush(a);
+    }
+    rearm(a);
+}
+
+static void conn_close(tcp_conn *c, bool tell_core) {
+    turn_app *a = c->app;
+    rtc_loop_unwatch(a->loop, c->fd);
+    rtc_loop_timer_stop(a->loop, &c->idle);
+    rtc_net_close(c->fd);
+    rtc_framer_free(c->framer);
+    free(c->out);
+    if (c->prev) c->prev->next = c->next;
+    else a->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    a->n_conns--;
+    rtc_addr local = c->local, peer = c->peer;
+    free(c);
+    /* RFC 8656 §3.1: closing the TCP connection ends its allocation. */
+    if (tell_core) rtc_turn_server_client_closed(a->srv, &local, &peer);
+}
+
+static void on_idle(rtc_loop *l, rtc_timer *t, void *ud) { conn_close(ud, true); }
+
+static void on_conn(rtc_loop *l, int fd, unsigned ev, void *ud) {
+    tcp_conn *c = ud;
+    turn_app *a = c->app;
+    if ((ev & RTC_LOOP_WRITE) && c->out_len) {
+        int n = rtc_tcp_send(fd, c->out, c->out_len);
+        if (n > 0) {
+            memmove(c->out, c->out + n, c->out_len - (size_t)n);
+            c->out_len -= (size_t)n;
+        } else if (n != RTC_ERR_AGAIN) {
+            conn_close(c, true);
+            return;
+        }
+        if (!c->out_len) rtc_loop_watch_modify(l, fd, RTC_LOOP_READ);
+    }
+    if (!(ev & RTC_LOOP_READ)) return;
+    uint8_t buf[8192];
+    int n = rtc_tcp_recv(fd, buf, sizeof buf);
+    if (n == RTC_ERR_AGAIN) return;
+    if (n < 0) {
+        conn_close(c, true);
+        return;
+    }
+    rtc_loop_timer_start(l, &c->idle, rtc_net_now() + TCP_IDLE_US, on_idle, c);
+    rtc_turn_server_set_unix_time(a->srv, (int64_t)time(NULL));
+    rtc_addr local = c->local, peer = c->peer;
+    size_t off = 0;
+    while (off < (size_t)n) {
+        int r = rtc_framer_push(c->framer, buf + off, (size_t)n - off);
+        if (r < 0) {
+            conn_close(c, true);
+            return;
+        }
+        off += (size_t)r;
+        rtc_frame fr;
+        while ((r = rtc_framer_next(c->framer, &fr)) == 1) {
+            rtc_turn_server_handle_client(a->srv, rtc_net_now(), RTC_TURN_TCP, &local, &peer,
+                                          fr.data, fr.len);
+            flush(a);
+            if (!find_conn(a, &local, &peer)) return; /* closed while flushing */
+        }
+        if (r < 0) {
+            conn_close(c, true);
+            return;
+        }
+    }
+    rearm(a);
+}
+
+static void on_accept(rtc_loop *l, int fd, unsigned ev, void *ud) {
+    turn_app *a = g_app;
+    rtc_addr *local = ud;
+    for (int i = 0; i < 32; i++) {
+        int cfd;
+        rtc_addr peer;
+        if (rtc_tcp_accept(fd, &cfd, &peer) != RTC_OK) return;
+        tcp_conn *c = a->n_conns < MAX_TCP_CONNS ? calloc(1, sizeof *c) : NULL;
+        if (!c || rtc_framer_new(&c->framer, RTC_FRAME_STUN, 4096, NULL) != RTC_OK) {
+            free(c);
+            rtc_net_close(cfd);
+            continue;
+        }
+        c->app = a;
+        c->fd = cfd;
+        c->peer = peer;
+        c->local = *local;
+        rtc_timer_init(&c->idle);
+        c->next = a->conns;
+        if (a->conns) a->conns->prev = c;
+        a->conns = c;
+        a->n_conns++;
+        rtc_loop_watch(l, cfd, RTC_LOOP_READ, on_conn, c);
+        rtc_loop_timer_start(l, &c->idle, rtc_net_now() + TCP_IDLE_US, on_idle, c);
+    }
+}
+
+/* ---- metrics (Prometheus text over a minimal HTTP/1.0 responder) ------------------------------ */
+
+static void on_metrics(rtc_loop *l, int fd, unsigned ev, void *ud) {
+    turn_app *a = ud;
+    int cfd;
+    if (rtc_tcp_accept(fd, &cfd, NULL) != RTC_OK) return;
+    /* The request is ignored (any path answers); a short blocking-free write. */
+    rtc_turn_server_stats st;
+    rtc_turn_server_get_stats(a->srv, &st);
+    char body[1024], resp[1400];
+    int bl = snprintf(body, sizeof body,
+                      "# TYPE turn_allocations gauge\nturn_allocations %llu\n"
+                      "# TYPE turn_allocations_total counter\nturn_allocations_total %llu\n"
+                      "# TYPE turn_relayed_packets_total counter\nturn_relayed_packets_total %llu\n"
+                      "# TYPE turn_relayed_bytes_total counter\nturn_relayed_bytes_total %llu\n"
+                      "# TYPE turn_auth_failures_total counter\nturn_auth_failures_total %llu\n"
+                      "# TYPE turn_denied_peers_total counter\nturn_denied_peers_total %llu\n"
+                      "# TYPE turn_quota_rejections_total counter\nturn_quota_rejections_total %llu\n"
+                      "# TYPE turn_dropped_total counter\nturn_dropped_total %llu\n",
+                      (unsigned long long)st.allocations, (unsigned long long)st.allocations_total,
+                      (unsigned long long)st.relayed_packets, (unsigned long long)st.relayed_bytes,
+                      (unsigned long long)st.auth_failures, (unsigned long long)st.denied_peers,
+                      (unsigned long long)st.quota_rejections, (unsigned long long)st.dropped);
+    int rl = snprintf(resp, sizeof resp,
+                      "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
+                      "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
+                      bl, body);
+    rtc_tcp_send(cfd, (const uint8_t *)resp, (size_t)rl);
+    rtc_net_close(cfd);
+}
+
+/* ---- options -------------------------------------------------------------------------------- */
+
+typedef struct opts {
+    rtc_turn_server_config cfg;
+    rtc_turn_ip_range allowed[MAX_RANGES], denied[MAX_RANGES];
+    char realm[256], software[128];
+    uint16_t listening_port;
+    rtc_addr listening_ip[MAX_LISTEN];
+    int n_listening_ip;
+    rtc_addr metrics;
+    bool have_metrics;
+} opts;
+
+static int parse_range(const char *v, rtc_turn_ip_range *r) {
+    char a[80], b[80];
+    const char *dash = strchr(v, '-');
+    if (dash && (size_t)(dash - v) < sizeof a) {
+        memcpy(a, v, (size_t)(dash - v));
+        a[dash - v] = 0;
+        snprintf(b, sizeof b, "%s", dash + 1);
+    } else {
+        snprintf(a, sizeof a, "%s", v);
+        snprintf(b, sizeof b, "%s", v);
+    }
+    if (rtc_addr_parse_ip(&r->first, a, 0) || rtc_addr_parse_ip(&r->last, b, 0) ||
+        r->first.family != r->last.family)
+        return -1;
+    return 0;
+}
+
+static char *xstrdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+/* One option, from the command line or the config file (name without dashes). */
+static int apply(turn_app *a, opts *o, const char *name, const char *v) {
+#define NEEDV()                                                                    \
+    do {                                                                           \
+        if (!v || !*v) {                                                           \
+            fprintf(stderr, "cwebrtc turn-server: --%s needs a value\n", name);    \
+            return -1;                                                             \
+        }                                                                          \
+    } while (0)
+    if (!strcmp(name, "listen")) {
+        NEEDV();
+        if (a->n_listen == MAX_LISTEN || rtc_addr_parse(&a->listen[a->n_listen], v, 3478)) return -1;
+        a->n_listen++;
+    } else if (!strcmp(name, "listening-ip") || !strcmp(name, "L")) {
+        NEEDV();
+        if (o->n_listening_ip == MAX_LISTEN || rtc_addr_parse_ip(&o->listening_ip[o->n_listening_ip], v, 0))
+            return -1;
+        o->n_listening_ip++;
+    } else if (!strcmp(name, "listening-port") || !strcmp(name, "p")) {
+        NEEDV();
+        o->listening_port = (uint16_t)atoi(v);
+    } else if (!strcmp(name, "relay-ip") || !strcmp(name, "E")) {
+        NEEDV();
+        rtc_addr ip;
+        if (rtc_addr_parse_ip(&ip, v, 0)) return -1;
+        a->relay_ip[ip.family == RTC_AF_INET6 ? 1 : 0] = ip;
+    } else if (!strcmp(name, "min-port")) {
+        NEEDV();
+        a->min_port = (uint16_t)atoi(v);
+    } else if (!strcmp(name, "max-port")) {
+        NEEDV();
+        a->max_port = (uint16_t)atoi(v);
+    } else if (!strcmp(name, "realm") || !strcmp(name, "r")) {
+        NEEDV();
+        snprintf(o->realm, sizeof o->realm, "%s", v);
+    } else if (!strcmp(name, "user") || !strcmp(name, "u")) {
+        NEEDV();
+        if (a->n_users == MAX_USERS_ARGS || !strchr(v, ':')) return -1;
+        a->users[a->n_users++] = xstrdup(v);
+    } else if (!strcmp(name, "user-file")) {
+        NEEDV();
+        a->user_file = xstrdup(v);
+    } else if (!strcmp(name, "use-auth-secret")) {
+        a->use_auth_secret = true;
+    } else if (!strcmp(name, "static-auth-secret")) {
+        NEEDV();
+        if (a->n_secrets == 8) return -1;
+        a->secrets[a->n_secrets++] = xstrdup(v);
+    } else if (!strcmp(name, "lt-cred-mech") || !strcmp(name, "a") || !strcmp(name, "fingerprint") ||
+               !strcmp(name, "no-tls") || !strcmp(name, "no-dtls") || !strcmp(name, "no-cli") ||
+               !strcmp(name, "simple-log") || !strcmp(name, "n")) {
+        /* coTURN flags that describe what we always do (or do not have): accepted. */
+    } else if (!strcmp(name, "no-tcp")) {
+        a->no_tcp = true;
+    } else if (!strcmp(name, "no-udp")) {
+        a->no_udp = true;
+    } else if (!strcmp(name, "allow-loopback-peers")) {
+        o->cfg.allow_loopback_peers = true;
+    } else if (!strcmp(name, "allow-private-peers")) {
+        o->cfg.allow_private_peers = true;
+    } else if (!strcmp(name, "allowed-peer-ip") || !strcmp(name, "denied-peer-ip")) {
+        NEEDV();
+        bool allow = name[0] == 'a';
+        size_t *n = allow ? &o->cfg.n_allowed_peers : &o->cfg.n_denied_peers;
+        if (*n == MAX_RANGES || parse_range(v, allow ? &o->allowed[*n] : &o->denied[*n])) return -1;
+        (*n)++;
+    } else if (!strcmp(name, "software") || !strcmp(name, "server-name")) {
+        NEEDV();
+        snprintf(o->software, sizeof o->software, "%s", v);
+    } else if (!strcmp(name, "total-quota")) {
+        NEEDV();
+        o->cfg.max_allocations = (size_t)atol(v);
+    } else if (!strcmp(name, "user-quota")) {
+        NEEDV();
+        o->cfg.user_quota = (size_t)atol(v);
+    } else if (!strcmp(name, "max-bps")) {
+        NEEDV();
+        o->cfg.bps_capacity = (uint64_t)atoll(v);
+    } else if (!strcmp(name, "max-allocate-lifetime")) {
+        NEEDV();
+        o->cfg.max_lifetime = (uint32_t)atol(v);
+    } else if (!strcmp(name, "metrics")) {
+        NEEDV();
+        if (rtc_addr_parse(&o->metrics, v, 9641)) return -1;
+        o->have_metrics = true;
+    } else if (!strcmp(name, "verbose") || !strcmp(name, "v")) {
+        a->verbose++;
+    } else if (!strcmp(name, "log-file") || !strcmp(name, "pidfile")) {
+        /* accepted for coTURN compatibility; we log to stderr */
+    } else {
+        fprintf(stderr, "cwebrtc turn-server: unknown option '%s'\n", name);
+        return -1;
+    }
+    return 0;
+#undef NEEDV
+}
+
+static bool takes_value(const char *name) {
+    static const char *no_value[] = {"use-auth-secret", "lt-cred-mech", "a", "fingerprint",
+                                     "no-tls", "no-dtls", "no-cli", "simple-log", "n", "no-tcp",
+                                     "no-udp", "allow-loopback-peers", "allow-private-peers",
+                                     "verbose", "v"};
+    for (size_t i = 0; i < sizeof no_value / sizeof *no_value; i++)
+        if (!strcmp(name, no_value[i])) return false;
+    return true;
+}
+
+static int load_config(turn_app *a, opts *o, const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "cwebrtc turn-server: cannot open %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    char line[1024];
+    int lineno = 0, rc = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        char *p = line;
+        while (*p == ' ' || *p == '\t') p++;
+        p[strcspn(p, "\r\n")] = 0;
+        if (!*p || *p == '#') continue;
+        char *eq = strchr(p, '=');
+        char *v = NULL;
+        if (eq) {
+            *eq = 0;
+            v = eq + 1;
+        }
+        for (char *e = p + strlen(p); e > p && (e[-1] == ' ' || e[-1] == '\t');) *--e = 0;
+        if (apply(a, o, p, v) != 0) {
+            fprintf(stderr, "cwebrtc turn-server: %s:%d: bad line\n", path, lineno);
+            rc = -1;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+/* (Re)load users and secrets into the core: flags, then --user-file. */
+static int load_credentials(turn_app *a) {
+    rtc_turn_server_clear_credentials(a->srv);
+    int bad = 0;
+    for (int i = 0; i < a->n_users; i++) {
+        char *colon = strchr(a->users[i], ':');
+        *colon = 0;
+        const char *pw = colon + 1;
+        int rc;
+        if (!strncmp(pw, "0x", 2) && strlen(pw) == 34) { /* coTURN's precomputed key form */
+            uint8_t key[16];
+            rc = RTC_ERR_PARSE;
+            bool ok = true;
+            for (int k = 0; k < 16 && ok; k++) {
+                unsigned v;
+                ok = sscanf(pw + 2 + 2 * k, "%2x", &v) == 1;
+                key[k] = (uint8_t)v;
+            }
+            if (ok) rc = rtc_turn_server_add_user_key(a->srv, a->users[i], key);
+        } else {
+            rc = rtc_turn_server_add_user(a->srv, a->users[i], pw);
+        }
+        *colon = ':';
+        if (rc) bad++;
+    }
+    if (a->user_file) {
+        FILE *f = fopen(a->user_file, "r");
+        if (!f) {
+            fprintf(stderr, "cwebrtc turn-server: cannot open %s\n", a->user_file);
+            return -1;
+        }
+        char line[1024];
+        while (fgets(line, sizeof line, f)) {
+            line[strcspn(line, "\r\n")] = 0;
+            char *colon = strchr(line, ':');
+            if (line[0] == '#' || !colon) continue;
+            *colon = 0;
+            if (rtc_turn_server_add_user(a->srv, line, colon + 1)) bad++;
+        }
+        fclose(f);
+    }
+    if (a->use_auth_secret)
+        for (int i = 0; i < a->n_secrets; i++)
+            if (rtc_turn_server_add_secret(a->srv, a->secrets[i])) bad++;
+    return bad ? -1 : 0;
+}
+
+static void on_signal(int sig) {
+    if (!g_app) return;
+    if (sig == SIGHUP) {
+        g_app->reload = 1;
+        rtc_loop_wake(g_app->loop);
+    } else {
+        rtc_loop_stop(g_app->loop);
+    }
+}
+
+static int usage(void) {
+    fprintf(stderr,
+            "usage: cwebrtc turn-server [--listen ADDR:PORT]... [--listening-ip IP --listening-port P]\n"
+            "         --realm REALM [--relay-ip IP] [--min-port N --max-port N]\n"
+            "         [--user NAME:PASSWORD]... [--user-file FILE]\n"
+            "         [--use-auth-secret --static-auth-secret SECRET...]\n"
+            "         [--allow-private-peers] [--allowed-peer-ip A[-B]] [--denied-peer-ip A[-B]]\n"
+            "         [--total-quota N] [--user-quota N] [--max-bps N] [--software TEXT]\n"
+            "         [--metrics ADDR:PORT] [--no-tcp] [--no-udp] [-c CONFIG] [--verbose]\n");
+    return EXIT_USAGE;
+}
+
+int cmd_turn_server(int argc, char **argv) {
+    static turn_app app;
+    static opts o;
+    memset(&app, 0, sizeof app);
+    memset(&o, 0, sizeof o);
+    turn_app *a = &app;
+    a->metrics_fd = -1;
+    for (int i = 0; i < MAX_LISTEN; i++) a->tcp_fd[i] = -1;
+    a->min_port = 49152;
+    a->max_port = 65535;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!strcmp(arg, "-c")) {
+            if (i + 1 >= argc || load_config(a, &o, argv[++i])) return usage();
+            a->config_file = argv[i];
+            continue;
+        }
+        if (arg[0] != '-') return usage();
+        const char *name = arg + (arg[1] == '-' ? 2 : 1);
+        char nbuf[64];
+        const char *v = NULL;
+        const char *eq = strchr(name, '=');
+        if (eq && (size_t)(eq - name) < sizeof nbuf) {
+            memcpy(nbuf, name, (size_t)(eq - name));
+            nbuf[eq - name] = 0;
+            v = eq + 1;
+            name = nbuf;
+        } else if (takes_value(name) && i + 1 < argc) {
+            v = argv[++i];
+        }
+        if (apply(a, &o, name, v) != 0) return usage();
+    }
+    /* coTURN style --listening-ip/--listening-port become --listen entries. */
+    for (int i = 0; i < o.n_listening_ip && a->n_listen < MAX_LISTEN; i++) {
+        a->listen[a->n_listen] = o.listening_ip[i];
+        a->listen[a->n_listen++].port = o.listening_port ? o.listening_port : 3478;
+    }
+    if (!a->n_listen || !o.realm[0] || a->min_port > a->max_port || a->min_port == 0) return usage();
+    if (!a->relay_ip[0].family && !a->relay_ip[1].family) {
+        /* Default relay IP: the first listening address of each family. */
+        for (int i = 0; i < a->n_listen; i++) {
+            int k = a->listen[i].family == RTC_AF_INET6 ? 1 : 0;
+            if (!a->relay_ip[k].family && !rtc_addr_is_any(&a->listen[i])) {
+                a->relay_ip[k] = a->listen[i];
+                a->relay_ip[k].port = 0;
+            }
+        }
+        if (!a->relay_ip[0].family && !a->relay_ip[1].family) {
+            fprintf(stderr, "cwebrtc turn-server: --relay-ip is needed with wildcard listeners\n");
+            return EXIT_USAGE;
+        }
+    }
+    g_app = a;
+    rtc_env env = {0};
+    if (a->verbose) {
+        env.log = rtc_log_stderr;
+        env.log_level = a->verbose > 1 ? RTC_LOG_DEBUG : RTC_LOG_INFO;
+    }
+    o.cfg.realm = o.realm;
+    o.cfg.software = o.software[0] ? o.software : NULL;
+    o.cfg.allowed_peers = o.allowed;
+    o.cfg.denied_peers = o.denied;
+    o.cfg.relay = (rtc_turn_relay_ops){relay_open, relay_close, a};
+    int rc = EXIT_FAIL;
+    if (rtc_loop_new(&a->loop, NULL) != RTC_OK || rtc_turn_server_new(&a->srv, &o.cfg, &env) != RTC_OK) {
+        fprintf(stderr, "cwebrtc turn-server: cannot start (bad configuration?)\n");
+        goto out;
+    }
+    if (load_credentials(a) != 0) {
+        fprintf(stderr, "cwebrtc turn-server: bad users or secrets\n");
+        goto out;
+    }
+    rtc_timer_init(&a->timer);
+    for (int i = 0; i < a->n_listen; i++) {
+        char s[RTC_ADDR_STRLEN];
+        rtc_addr bound = a->listen[i];
+        if (!a->no_udp) {
+            rtc_udp_config cfg = {.bind = bound, .rcvbuf = 4 << 20, .sndbuf = 4 << 20};
+            if (rtc_udp_new(&a->udp[i], &cfg, NULL) != RTC_OK) {
+                rtc_addr_fmt(&bound, s, sizeof s);
+                fprintf(stderr, "cwebrtc turn-server: cannot bind udp %s: %s\n", s, strerror(errno));
+                goto out;
+            }
+            rtc_udp_local_addr(a->udp[i], &bound);
+            rtc_loop_watch(a->loop, rtc_udp_fd(a->udp[i]), RTC_LOOP_READ, on_udp, a->udp[i]);
+            rtc_addr_fmt(&bound, s, sizeof s);
+            printf("listening udp %s\n", s);
+        }
+        if (!a->no_tcp) {
+            if (rtc_tcp_listen(&a->tcp_fd[i], &bound, 0, &a->tcp_addr[i]) != RTC_OK) {
+                rtc_addr_fmt(&bound, s, sizeof s);
+                fprintf(stderr, "cwebrtc turn-server: cannot listen tcp %s: %s\n", s, strerror(errno));
+                goto out;
+            }
+            rtc_loop_watch(a->loop, a->tcp_fd[i], RTC_LOOP_READ, on_accept, &a->tcp_addr[i]);
+            rtc_addr_fmt(&a->tcp_addr[i], s, sizeof s);
+            printf("listening tcp %s\n", s);
+        }
+    }
+    if (o.have_metrics) {
+        rtc_addr mb;
+        if (rtc_tcp_listen(&a->metrics_fd, &o.metrics, 0, &mb) != RTC_OK) {
+            fprintf(stderr, "cwebrtc turn-server: cannot listen for metrics\n");
+            goto out;
+        }
+        rtc_loop_watch(a->loop, a->metrics_fd, RTC_LOOP_READ, on_metrics, a);
+        char s[RTC_ADDR_STRLEN];
+        rtc_addr_fmt(&mb, s, sizeof s);
+        printf("metrics http://%s/metrics\n", s);
+    }
+    fflush(stdout);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGHUP, on_signal);
+    signal(SIGPIPE, SIG_IGN);
+    rearm(a);
+    for (;;) {
+        int r = rtc_loop_run(a->loop);
+        if (r != RTC_OK) break;
+        if (!a->reload) break; /* stopped by SIGINT/SIGTERM */
+    }
+    rc = EXIT_OK;
+out:
+    while (a->conns) conn_close(a->conns, false);
+    rtc_turn_server_free(a->srv); /* closes every relay socket */
+    while (a->reserved) {
+        relay_sock *r = a->reserved;
+        a->reserved = r->next;
+        rtc_udp_free(r->u);
+        free(r);
+    }
+    for (int i = 0; i < a->n_listen; i++) {
+        if (a->udp[i]) {
+            rtc_loop_unwatch(a->loop, rtc_udp_fd(a->udp[i]));
+            rtc_udp_free(a->udp[i]);
+        }
+        if (a->tcp_fd[i] >= 0) {
+            rtc_loop_unwatch(a->loop, a->tcp_fd[i]);
+            rtc_net_close(a->tcp_fd[i]);
+        }
+    }
+    if (a->metrics_fd >= 0) {
+        rtc_loop_unwatch(a->loop, a->metrics_fd);
+        rtc_net_close(a->metrics_fd);
+    }
+    if (a->loop) rtc_loop_timer_stop(a->loop, &a->timer);
+    rtc_loop_free(a->loop);
+    for (int i = 0; i < a->n_users; i++) free(a->users[i]);
+    for (int i = 0; i < a->n_secrets; i++) free(a->secrets[i]);
+    free((void *)a->user_file);
+    g_app = NULL;
+    return rc;
+}
