@@ -58,6 +58,11 @@ typedef struct turn_app {
     bool use_auth_secret;
     /* metrics */
     int metrics_fd;
+    /* outgoing UDP datagrams, batched per socket into one sendmmsg */
+    rtc_udp *tx_sock;
+    size_t tx_n;
+    rtc_udp_tx tx[BATCH];
+    uint8_t txbuf[BATCH][2048];
     /* scratch */
     uint8_t rxbuf[BATCH][2048];
     rtc_udp_rx rx[BATCH];
@@ -88,6 +93,7 @@ struct tcp_conn {
 static turn_app *g_app;
 
 static void flush(turn_app *a);
+static void tx_flush(turn_app *a);
 
 /* ---- relay sockets (the core's relay ops) ---------------------------------------------- */
 
@@ -166,7 +172,12 @@ static int relay_open(void *ud, uint8_t family, bool even, bool reserve_next, ui
     return RTC_OK;
 }
 
-static void relay_close(void *ud, void *handle) { relay_sock_free(handle); }
+static void relay_close(void *ud, void *handle) {
+    turn_app *a = ud;
+    relay_sock *r = handle;
+    if (a->tx_n && a->tx_sock == r->u) tx_flush(a); /* nothing may point at a freed socket */
+    relay_sock_free(r);
+}
 
 /* ---- output ------------------------------------------------------------------------------ */
 
@@ -223,15 +234,36 @@ static rtc_udp *listener_udp(turn_app *a, const rtc_addr *from) {
     return NULL;
 }
 
+/* Send the pending batch (one sendmmsg). A full socket buffer drops the rest: UDP. */
+static void tx_flush(turn_app *a) {
+    size_t off = 0;
+    while (off < a->tx_n) {
+        int k = rtc_udp_send_batch(a->tx_sock, a->tx + off, a->tx_n - off);
+        if (k <= 0) break;
+        off += (size_t)k;
+    }
+    a->tx_n = 0;
+    a->tx_sock = NULL;
+}
+
+static void tx_push(turn_app *a, rtc_udp *u, const rtc_addr *to, const uint8_t *data, size_t len) {
+    if (len > sizeof a->txbuf[0]) return;
+    if (a->tx_n && (a->tx_sock != u || a->tx_n == BATCH)) tx_flush(a);
+    a->tx_sock = u;
+    memcpy(a->txbuf[a->tx_n], data, len);
+    a->tx[a->tx_n] = (rtc_udp_tx){.data = a->txbuf[a->tx_n], .len = len, .dst = *to};
+    a->tx_n++;
+}
+
 static void flush(turn_app *a) {
     rtc_turn_transmit t;
     while (rtc_turn_server_poll_transmit(a->srv, &t) == 1) {
         if (t.from_relay) {
             relay_sock *r = t.relay_handle;
-            rtc_udp_send(r->u, &t.to, t.data, t.len);
+            tx_push(a, r->u, &t.to, t.data, t.len);
         } else if (t.transport == RTC_TURN_UDP) {
             rtc_udp *u = listener_udp(a, &t.from);
-            if (u) rtc_udp_send(u, &t.to, t.data, t.len);
+            if (u) tx_push(a, u, &t.to, t.data, t.len);
         } else {
             tcp_conn *c = find_conn(a, &t.from, &t.to);
             if (c) conn_write(c, t.data, t.len);
@@ -264,6 +296,7 @@ static void on_timer(rtc_loop *l, rtc_timer *t, void *ud) {
         }
     }
     flush(a);
+    tx_flush(a);
     rearm(a);
 }
 
@@ -282,8 +315,9 @@ static void on_relay(rtc_loop *l, int fd, unsigned ev, void *ud) {
     for (int i = 0; i < n; i++) {
         if (a->rx[i].truncated) continue;
         rtc_turn_server_handle_peer(a->srv, now, &raddr, &a->rx[i].src, a->rx[i].buf, a->rx[i].len);
-        flush(a); /* r may be gone after this if the core closed it: raddr is a copy */
+        flush(a);
     }
+    tx_flush(a);
 }
 
 static void on_udp(rtc_loop *l, int fd, unsigned ev, void *ud) {
@@ -304,6 +338,7 @@ static void on_udp(rtc_loop *l, int fd, unsigned ev, void *ud) {
                                       a->rx[i].buf, a->rx[i].len);
         flush(a);
     }
+    tx_flush(a);
     rearm(a);
 }
 
@@ -364,6 +399,7 @@ static void on_conn(rtc_loop *l, int fd, unsigned ev, void *ud) {
             rtc_turn_server_handle_client(a->srv, rtc_net_now(), RTC_TURN_TCP, &local, &peer,
                                           fr.data, fr.len);
             flush(a);
+            tx_flush(a);
             if (!find_conn(a, &local, &peer)) return; /* closed while flushing */
         }
         if (r < 0) {
