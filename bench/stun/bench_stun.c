@@ -23,70 +23,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../bench_proc.h"
+
 #define BATCH 32
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* utime + stime of all threads of pid, in seconds. */
-static double proc_cpu(pid_t pid) {
-    char path[64], buf[2048];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    char *p = strrchr(buf, ')');
-    if (!p) return -1;
-    unsigned long ut = 0, st = 0;
-    /* fields after ")": state(3) ... utime(14) stime(15) */
-    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-static pid_t spawn(char *const argv[], int *out_fd) {
-    int pfd[2];
-    if (pipe(pfd) != 0) return -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(pfd[1], 1);
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0) dup2(devnull, 2);
-        close(pfd[0]);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    close(pfd[1]);
-    *out_fd = pfd[0];
-    return pid;
-}
-
-static void stop(pid_t pid) {
-    if (pid <= 0) return;
-    kill(pid, SIGTERM);
-    for (int i = 0; i < 50; i++) {
-        if (waitpid(pid, NULL, WNOHANG) == pid) return;
-        usleep(20000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-}
-
-static int free_udp_port(void) {
-    int s = socket(AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    bind(s, (struct sockaddr *)&a, sizeof a);
-    socklen_t l = sizeof a;
-    getsockname(s, (struct sockaddr *)&a, &l);
-    close(s);
-    return ntohs(a.sin_port);
-}
-
 static void make_request(uint8_t req[20], uint64_t seq) {
     req[0] = 0x00, req[1] = 0x01, req[2] = 0, req[3] = 0; /* Binding request, no attributes */
     req[4] = 0x21, req[5] = 0x12, req[6] = 0xa4, req[7] = 0x42;
@@ -136,9 +77,9 @@ static int load(int port, pid_t server, double seconds, int window, result *r) {
     }
     unsigned long long seq = 1, answers = 0, sent = 0;
     int outstanding = 0;
-    double cpu0 = proc_cpu(server), t0 = now_s(), end = t0 + seconds;
+    double cpu0 = bench_proc_cpu(server), t0 = bench_now(), end = t0 + seconds;
     double t;
-    while ((t = now_s()) < end) {
+    while ((t = bench_now()) < end) {
         int room = window - outstanding;
         if (room > BATCH) room = BATCH;
         if (room > 0) {
@@ -161,7 +102,7 @@ static int load(int port, pid_t server, double seconds, int window, result *r) {
             if (rm[i].msg_len >= 20 && resps[i][0] == 0x01 && resps[i][1] == 0x01) answers++;
         if (n > 0) outstanding = outstanding > n ? outstanding - n : 0;
     }
-    double cpu = proc_cpu(server) - cpu0;
+    double cpu = bench_proc_cpu(server) - cpu0;
     double dt = t - t0;
     close(fd);
     r->answers = answers;
@@ -174,8 +115,8 @@ static int load(int port, pid_t server, double seconds, int window, result *r) {
 static int read_port(int fd) {
     char buf[512];
     size_t len = 0;
-    double end = now_s() + 5;
-    while (now_s() < end && len < sizeof buf - 1) {
+    double end = bench_now() + 5;
+    while (bench_now() < end && len < sizeof buf - 1) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
         if (poll(&p, 1, 100) <= 0) continue;
         ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
@@ -218,26 +159,26 @@ int main(int argc, char **argv) {
     int fd;
     char *ours_argv[] = {cw, "stun-server", "--listen", "127.0.0.1:0", "--no-tcp", "--threads",
                          (char *)threads, NULL};
-    pid_t p1 = spawn(ours_argv, &fd);
+    pid_t p1 = bench_spawn(ours_argv, &fd);
     int port = read_port(fd);
     if (port <= 0 || load(port, p1, seconds, window, &ours) != 0) {
         fprintf(stderr, "bench_stun: cwebrtc stun-server (%s) did not answer\n", cw);
-        stop(p1);
+        bench_stop(p1);
         return 1;
     }
-    stop(p1);
+    bench_stop(p1);
     close(fd);
 
     char portbuf[16];
-    snprintf(portbuf, sizeof portbuf, "%d", free_udp_port());
+    snprintf(portbuf, sizeof portbuf, "%d", bench_free_udp_port());
     char lp[64];
     snprintf(lp, sizeof lp, "--listening-port=%s", portbuf);
     char *coturn_argv[] = {"turnserver", "-n", "--listening-ip=127.0.0.1", lp, "--no-tls",
                            "--no-dtls", "--no-tcp", "--no-cli", "--no-auth", "--log-file=stdout",
                            "--simple-log", "--pidfile=/dev/null", NULL};
-    pid_t p2 = spawn(coturn_argv, &fd);
+    pid_t p2 = bench_spawn(coturn_argv, &fd);
     int have_ref = load(atoi(portbuf), p2, seconds, window, &ref) == 0;
-    stop(p2);
+    bench_stop(p2);
     close(fd);
 
     printf("%-22s %12s %12s %14s\n", "server", "answers/s", "answered", "server CPU us/answer");

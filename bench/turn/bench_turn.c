@@ -21,68 +21,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../bench_proc.h"
+
 #include "cwebrtc/stun.h"
 
 #define USER "bench"
 #define PASS "benchpass"
 #define REALM "bench.example"
 #define BATCH 32
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double proc_cpu(pid_t pid) {
-    char path[64], buf[2048];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    char *p = strrchr(buf, ')');
-    unsigned long ut = 0, st = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-static pid_t spawn(char *const argv[]) {
-    pid_t pid = fork();
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0) {
-            dup2(devnull, 1);
-            dup2(devnull, 2);
-        }
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-static void stop(pid_t pid) {
-    if (pid <= 0) return;
-    kill(pid, SIGTERM);
-    for (int i = 0; i < 50; i++) {
-        if (waitpid(pid, NULL, WNOHANG) == pid) return;
-        usleep(20000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-}
-
-static int free_port(void) {
-    int s = socket(AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    bind(s, (struct sockaddr *)&a, sizeof a);
-    socklen_t l = sizeof a;
-    getsockname(s, (struct sockaddr *)&a, &l);
-    close(s);
-    return ntohs(a.sin_port);
-}
 
 static int udp_socket(struct sockaddr_in *bound) {
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -124,9 +70,9 @@ static int request(tclient *c, uint16_t method, int (*fill)(rtc_stun_builder *, 
         rtc_stun_add_fingerprint(&b);
         int n = rtc_stun_build_finish(&b);
         sendto(c->fd, buf, (size_t)n, 0, (struct sockaddr *)&c->server, sizeof c->server);
-        double end = now_s() + 1;
+        double end = bench_now() + 1;
         int code = -1;
-        while (now_s() < end) {
+        while (bench_now() < end) {
             struct pollfd p = {.fd = c->fd, .events = POLLIN};
             if (poll(&p, 1, 100) <= 0) continue;
             ssize_t r = recv(c->fd, c->resp, sizeof c->resp, 0);
@@ -220,8 +166,8 @@ static void run_server(pid_t pid, int port, double seconds, int window, int size
     }
     unsigned long long sent = 0, back = 0;
     int outstanding = 0;
-    double cpu0 = proc_cpu(pid), t0 = now_s(), end = t0 + seconds, t;
-    while ((t = now_s()) < end) {
+    double cpu0 = bench_proc_cpu(pid), t0 = bench_now(), end = t0 + seconds, t;
+    while ((t = bench_now()) < end) {
         int room = window - outstanding;
         if (room > BATCH) room = BATCH;
         if (room > 0) {
@@ -254,10 +200,10 @@ static void run_server(pid_t pid, int port, double seconds, int window, int size
             if (n > 0) outstanding = outstanding > n ? outstanding - n : 0;
         }
     }
-    double cpu = proc_cpu(pid) - cpu0, dt = t - t0;
+    double cpu = bench_proc_cpu(pid) - cpu0, dt = t - t0;
     /* Drain what is still in flight, then count the loss. */
-    double dend = now_s() + 0.3;
-    while (now_s() < dend) {
+    double dend = bench_now() + 0.3;
+    while (bench_now() < dend) {
         struct pollfd p[2] = {{.fd = peer, .events = POLLIN}, {.fd = c.fd, .events = POLLIN}};
         if (poll(p, 2, 50) <= 0) continue;
         uint8_t b[1600];
@@ -277,8 +223,8 @@ static void run_server(pid_t pid, int port, double seconds, int window, int size
     ** while the server accepts it. */
     request(&c, RTC_STUN_REFRESH, fill_life0, NULL);
     unsigned long long allocs = 0;
-    double a0 = now_s(), aend = a0 + (seconds < 2 ? seconds : 2);
-    while (now_s() < aend) {
+    double a0 = bench_now(), aend = a0 + (seconds < 2 ? seconds : 2);
+    while (bench_now() < aend) {
         struct sockaddr_in na;
         close(c.fd);
         c.fd = udp_socket(&na);
@@ -286,7 +232,7 @@ static void run_server(pid_t pid, int port, double seconds, int window, int size
         if (request(&c, RTC_STUN_REFRESH, fill_life0, NULL) != 0) break;
         allocs++;
     }
-    res->allocs_per_s = (double)allocs / (now_s() - a0);
+    res->allocs_per_s = (double)allocs / (bench_now() - a0);
     res->ok = 1;
     close(c.fd);
     close(peer);
@@ -314,17 +260,17 @@ int main(int argc, char **argv) {
     printf("bench/turn: UDP relay through a channel on 127.0.0.1, %d-byte payloads, window %d, %.1f s\n",
            size, window, seconds);
     char listen[64], userarg[64], port_s[16], lp[64];
-    int p1 = free_port();
+    int p1 = bench_free_udp_port();
     snprintf(listen, sizeof listen, "127.0.0.1:%d", p1);
     snprintf(userarg, sizeof userarg, "%s:%s", USER, PASS);
     char *ours_argv[] = {cw, "turn-server", "--listen", listen, "--realm", REALM, "--user", userarg,
                          "--allow-loopback-peers", "--no-tcp", "--min-port", "40000",
                          "--max-port", "40999", NULL};
     result ours, ref;
-    pid_t pid = spawn(ours_argv);
+    pid_t pid = bench_spawn(ours_argv, NULL);
     run_server(pid, p1, seconds, window, size, &ours);
-    stop(pid);
-    int p2 = free_port();
+    bench_stop(pid);
+    int p2 = bench_free_udp_port();
     snprintf(port_s, sizeof port_s, "%d", p2);
     snprintf(lp, sizeof lp, "--listening-port=%s", port_s);
     char ua[80];
@@ -334,9 +280,9 @@ int main(int argc, char **argv) {
                            "--realm=" REALM, "--allow-loopback-peers", "--no-tls", "--no-dtls",
                            "--no-tcp", "--no-cli", "--log-file=stdout", "--simple-log",
                            "--pidfile=/dev/null", NULL};
-    pid = spawn(coturn_argv);
+    pid = bench_spawn(coturn_argv, NULL);
     run_server(pid, p2, seconds, window, size, &ref);
-    stop(pid);
+    bench_stop(pid);
     printf("%-22s %14s %10s %18s %14s\n", "server", "relayed pkt/s", "loss %", "CPU us/relayed pkt",
            "allocations/s");
     if (ours.ok)

@@ -3,6 +3,7 @@
 
 #include "stun/hash.h"
 #include "stun/stun_int.h"
+#include "util/util.h"
 #include "util/buf.h"
 
 #define LOG_MODULE "stun"
@@ -226,7 +227,7 @@ int rtc_stun_add_fingerprint(rtc_stun_builder *b) {
     }
     /* §14.7: the CRC covers the header with a length that includes FINGERPRINT. */
     rtc_put_be16(b->buf + 2, (uint16_t)(w.len - RTC_STUN_HEADER_LEN));
-    uint32_t crc = stun_crc32(b->buf, start) ^ RTC_STUN_FINGERPRINT_XOR;
+    uint32_t crc = rtc_crc32(0, b->buf, start) ^ RTC_STUN_FINGERPRINT_XOR;
     rtc_write_u32_at(&w, at, crc);
     b->len = w.len;
     b->stage = 3;

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "stun/stun_int.h"
+#include "util/util.h"
 #include "util/buf.h"
 
 #define LOG_MODULE "stun"
@@ -305,7 +306,7 @@ int rtc_stun_parse(rtc_stun_msg *m, const uint8_t *buf, size_t len) {
         ** length already includes FINGERPRINT because it is last. */
         const rtc_stun_attr *a = &m->attrs[m->fp];
         uint32_t want = rtc_be32(buf + a->offset);
-        uint32_t got = stun_crc32(buf, a->offset - 4) ^ RTC_STUN_FINGERPRINT_XOR;
+        uint32_t got = rtc_crc32(0, buf, a->offset - 4) ^ RTC_STUN_FINGERPRINT_XOR;
         if (want != got) return RTC_ERR_AUTH;
     }
     return m->n_unknown ? RTC_ERR_UNSUPPORTED : RTC_OK;

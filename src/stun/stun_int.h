@@ -21,8 +21,6 @@ static inline size_t stun_pad4(size_t n) { return (n + 3) & ~(size_t)3; }
 /* Validates an attribute value length for its type (RFC 8489 §14, RFC 8656 §18).
 ** Returns true when acceptable; unknown types accept any length. */
 RTC_INTERNAL bool stun_attr_len_ok(uint16_t type, const uint8_t *v, size_t len);
-/* CRC-32 (as zlib / rtc_crc32(0, p, n)), faster; for FINGERPRINT. */
-RTC_INTERNAL uint32_t stun_crc32(const uint8_t *p, size_t n);
 /* true when `type` is a comprehension-required attribute this layer knows. */
 RTC_INTERNAL bool stun_attr_known(uint16_t type);
 

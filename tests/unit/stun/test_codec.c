@@ -27,7 +27,8 @@ static void test_hash_vs_openssl(void) {
         env.random(env.ud, key, sizeof key);
         env.random(env.ud, msg, sizeof msg);
         uint8_t a[32], b[32];
-        CHECK_EQ_INT(stun_crc32(msg + iter % 7, ml), rtc_crc32(0, msg + iter % 7, ml));
+        CHECK_EQ_INT(rtc_crc32(rtc_crc32(0, msg + iter % 7, ml / 3), msg + iter % 7 + ml / 3, ml - ml / 3),
+                     rtc_crc32(0, msg + iter % 7, ml)); /* incremental = one shot */
         /* plain digests */
         stun_sha256 c2;
         stun_sha256_init(&c2, hw);

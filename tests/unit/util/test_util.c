@@ -112,6 +112,31 @@ static void test_crc(void) {
     CHECK_EQ_INT(rtc_crc32c(0, inc, 32), 0x46DD794Eu);
 }
 
+/* Bit-at-a-time references, independent of the table code under test. */
+static uint32_t ref_crc(uint32_t poly, const uint8_t *p, size_t n) {
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ poly : c >> 1;
+    }
+    return ~c;
+}
+
+static void test_crc_random(void) {
+    rtc_env env;
+    rtc_test_rng rng;
+    rtc_env_seeded(&env, &rng, 99);
+    uint8_t buf[600];
+    env.random(env.ud, buf, sizeof buf);
+    for (size_t n = 0; n < 200; n++) {
+        size_t off = n % 9, len = (n * 37) % 580;
+        CHECK_EQ_INT(rtc_crc32(0, buf + off, len), ref_crc(0xEDB88320u, buf + off, len));
+        CHECK_EQ_INT(rtc_crc32c(0, buf + off, len), ref_crc(0x82F63B78u, buf + off, len));
+        CHECK_EQ_INT(rtc_crc32(rtc_crc32(0, buf + off, len / 3), buf + off + len / 3, len - len / 3),
+                     rtc_crc32(0, buf + off, len));
+    }
+}
+
 static void test_crypto(void) {
     uint8_t out[32];
     char hex[65];
@@ -160,6 +185,7 @@ int main(void) {
     RUN(test_addr);
     RUN(test_base64_hex);
     RUN(test_crc);
+    RUN(test_crc_random);
     RUN(test_crypto);
     RUN(test_rng);
     RUN(test_strerror);

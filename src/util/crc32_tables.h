@@ -1,7 +1,7 @@
 /* Generated: CRC-32 (reflected 0xEDB88320) slicing-by-8 tables; T[0] is the classic table,
 ** T[k][i] = (T[k-1][i] >> 8) ^ T[0][T[k-1][i] & 0xff]. Regenerate with the script in
-** docs/stun.md if ever needed; tests compare against util's byte-wise rtc_crc32. */
-static const uint32_t stun_crc32_t8[8][256] = {
+** docs/stun.md if ever needed; tests/unit/util checks the standard check values. */
+static const uint32_t crc32_t8[8][256] = {
     {
         0x00000000u, 0x77073096u, 0xee0e612cu, 0x990951bau, 0x076dc419u, 0x706af48fu,
         0xe963a535u, 0x9e6495a3u, 0x0edb8832u, 0x79dcb8a4u, 0xe0d5e91eu, 0x97d2d988u,
