@@ -3,18 +3,24 @@
 # own, and collect the JSON result the page POSTs back.
 #
 #   run.sh --page sdp.html --query 'scenario=dc-offer' --result out.json [--timeout 60]
-#          [--with 'CMD'] [--chromium-flag FLAG]... [--netns NAME] [--keep]
+#          [--browser chromium|firefox] [--with 'CMD'] [--chromium-flag FLAG]... [--netns NAME] [--keep]
 #
 #   --page        a file in tools/browser/pages/ (default sdp.html)
 #   --query       query string handed to the page (its scenario and parameters)
 #   --result      where the result JSON goes (required)
 #   --timeout     seconds for the whole run, browser start to result (default 60)
 #   --with CMD    a command started in the same namespace before the browser (the native end of an
-#                 end-to-end test); it gets HARNESS_URL=http://127.0.0.1:PORT and HARNESS_PORT in its
-#                 environment (use the /msg/<chan> mailboxes for signaling) and is killed at the end
-#   --chromium-flag  an extra flag for Chromium (repeatable), e.g. --enable-blink-features=...
+#                 end-to-end test, or a second browser); it gets HARNESS_URL=http://127.0.0.1:PORT,
+#                 HARNESS_PORT, HARNESS_DIR (this folder) and HARNESS_WORK (a scratch dir) in its
+#                 environment (signaling goes through the server's /msg/<chan> mailboxes) and is
+#                 killed at the end. Its output is shown when the run fails.
+#   --browser     chromium (default; chromium.sh) or firefox (firefox.sh, Debian firefox-esr)
+#   --chromium-flag  an extra flag for the browser (repeatable), e.g. --enable-blink-features=...
 #   --netns NAME  use an existing namespace (not created, not deleted); default: a fresh one
-#   --keep        keep the work directory (server/chromium logs, profile) for debugging
+#   --dummy-addr CIDR  also give the fresh namespace a non-loopback interface with this address
+#                 (a veth pair, both ends inside; e.g. 10.99.0.1/24): Firefox gathers no loopback
+#                 candidates, so it needs one
+#   --keep        keep the work directory (server/browser logs, profile) for debugging
 #
 # Exit status: 0 when the page reported {"ok": true, ...}; 1 when it reported a failure or no result
 # came before the timeout; 2 on usage errors; 77 when chromium or network namespaces are unavailable
@@ -27,11 +33,13 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 page=sdp.html
+browser=chromium
 query=""
 result=""
 timeout_s=60
 with_cmd=""
 netns=""
+dummy_addr=""
 keep=0
 extra_flags=()
 
@@ -42,10 +50,12 @@ while [ $# -gt 0 ]; do
     --query) query=$2; shift 2 ;;
     --result) result=$2; shift 2 ;;
     --timeout) timeout_s=$2; shift 2 ;;
+    --browser) browser=$2; shift 2 ;;
     --with) with_cmd=$2; shift 2 ;;
-    --chromium-flag) extra_flags+=("$2"); shift 2 ;;
-    --chromium-flag=*) extra_flags+=("${1#--chromium-flag=}"); shift ;;
+    --chromium-flag|--browser-flag) extra_flags+=("$2"); shift 2 ;;
+    --chromium-flag=*|--browser-flag=*) extra_flags+=("${1#*-flag=}"); shift ;;
     --netns) netns=$2; shift 2 ;;
+    --dummy-addr) dummy_addr=$2; shift 2 ;;
     --keep) keep=1; shift ;;
     -h|--help) usage ;;
     *) echo "run.sh: unknown argument $1" >&2; usage ;;
@@ -55,8 +65,12 @@ done
 [[ "$timeout_s" =~ ^[0-9]+$ ]] || { echo "run.sh: --timeout wants whole seconds" >&2; exit 2; }
 [ -f "$here/pages/$page" ] || { echo "run.sh: no page $here/pages/$page" >&2; exit 2; }
 
-chromium_bin=$(command -v chromium || command -v chromium-browser || true)
-if [ -z "$chromium_bin" ]; then echo "run.sh: chromium not installed (apt-get install -y chromium)" >&2; exit 77; fi
+case "$browser" in
+  chromium) browser_bin=$(command -v chromium || command -v chromium-browser || true) ;;
+  firefox) browser_bin=$(command -v firefox-esr || command -v firefox || true) ;;
+  *) echo "run.sh: --browser is chromium or firefox" >&2; exit 2 ;;
+esac
+if [ -z "$browser_bin" ]; then echo "run.sh: $browser not installed (apt-get install -y ${browser/firefox/firefox-esr})" >&2; exit 77; fi
 if [ "$(id -u)" != 0 ]; then echo "run.sh: needs root for ip netns" >&2; exit 77; fi
 
 work=$(mktemp -d /tmp/cwrtc-browser.XXXXXX)
@@ -103,6 +117,14 @@ if [ -z "$netns" ]; then
     exit 77
   fi
   own_netns=1
+  if [ -n "$dummy_addr" ]; then
+    # No "dummy" driver in this kernel: a veth pair with both ends inside the namespace.
+    ip -n "$netns" link add cwrtc0 type veth peer name cwrtc1 &&
+      ip -n "$netns" addr add "$dummy_addr" dev cwrtc0 &&
+      ip -n "$netns" link set cwrtc1 up && ip -n "$netns" link set cwrtc0 up &&
+      ip -n "$netns" route add default dev cwrtc0 ||
+      { echo "run.sh: cannot add the extra interface" >&2; exit 1; }
+  fi
 fi
 ip -n "$netns" link set lo up
 
@@ -112,26 +134,24 @@ setsid ip netns exec "$netns" python3 "$here/server.py" --pages "$here/pages" \
   --result "$work/result.json" --port-file "$work/port" --lifetime "$((timeout_s + 5))" \
   2>"$work/server.log" &
 server_pid=$!
-for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+# Bounded wait for the port (a loaded machine can take seconds to start python in a namespace).
+for _ in $(seq 1 400); do
+  [ -s "$work/port" ] && break
+  kill -0 "$server_pid" 2>/dev/null || break
+  sleep 0.05
+done
 [ -s "$work/port" ] || { echo "run.sh: page server did not start" >&2; cat "$work/server.log" >&2; exit 1; }
 port=$(cat "$work/port")
 url="http://127.0.0.1:$port/$page${query:+?$query}"
 
 if [ -n "$with_cmd" ]; then
-  HARNESS_URL="http://127.0.0.1:$port" HARNESS_PORT="$port" \
+  HARNESS_URL="http://127.0.0.1:$port" HARNESS_PORT="$port" HARNESS_DIR="$here" HARNESS_WORK="$work" \
     setsid ip netns exec "$netns" bash -c "$with_cmd" >"$work/with.log" 2>&1 &
   with_pid=$!
 fi
 
-mkdir -p "$work/profile"
-setsid ip netns exec "$netns" timeout -k 5 "$timeout_s" "$chromium_bin" \
-  --headless=new --no-sandbox --disable-gpu --disable-background-networking \
-  --disable-component-update --disable-sync --no-first-run --no-default-browser-check \
-  --user-data-dir="$work/profile" \
-  --use-fake-ui-for-media-stream --use-fake-device-for-media-stream \
-  --allow-loopback-in-peer-connection --disable-features=WebRtcHideLocalIpsWithMdns \
-  --enable-logging=stderr --v=0 \
-  ${extra_flags[@]+"${extra_flags[@]}"} "$url" >"$work/chromium.log" 2>&1 &
+setsid ip netns exec "$netns" bash "$here/$browser.sh" "$work/profile" "$timeout_s" "$url" \
+  ${extra_flags[@]+"${extra_flags[@]}"} >"$work/browser.log" 2>&1 &
 browser_pid=$!
 
 # Wait (bounded) for the server to exit: it does so on the result or at its lifetime.
@@ -145,12 +165,17 @@ for _ in 1 2 3 4 5; do [ -s "$work/result.json" ] && break; sleep 0.2; done
 
 grep -h '^page: ' "$work/server.log" >&2 || true
 if [ ! -s "$work/result.json" ]; then
-  echo "run.sh: no result within ${timeout_s}s; last chromium lines:" >&2
-  grep -E 'CONSOLE|ERROR' "$work/chromium.log" | tail -n 20 >&2 || tail -n 20 "$work/chromium.log" >&2
+  echo "run.sh: no result within ${timeout_s}s; last $browser lines:" >&2
+  grep -E 'CONSOLE|ERROR' "$work/browser.log" | tail -n 20 >&2 || tail -n 20 "$work/browser.log" >&2
   [ -z "$with_cmd" ] || { echo "run.sh: --with output:" >&2; tail -n 20 "$work/with.log" >&2; }
   exit 1
 fi
 cp "$work/result.json" "$result"
+for extra in "$work"/result-*.json; do  # secondary results (POST /result/<name>)
+  [ -e "$extra" ] || continue
+  name=${extra##*/result-}
+  cp "$extra" "${result%.json}-$name"
+done
 if python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1])).get("ok") else 1)' "$result"; then
   exit 0
 fi

@@ -6,6 +6,8 @@ Chromium needs before it gathers ICE candidates) and gives the page three ways t
 
   POST /result        the scenario's JSON result; written to --result and the server exits
                       (exit status 0), which is how run.sh knows the scenario is over.
+  POST /result/<name> a secondary JSON result (e.g. from a second browser in the same run);
+                      written to result-<name>.json beside --result; the server keeps running.
   POST /log           one line of text, printed to stderr with a "page:" prefix.
   POST /msg/<chan>    append a message (any bytes) to a bounded in-memory queue <chan>;
   GET  /msg/<chan>    take the oldest message of <chan>, waiting up to ?wait=SECONDS (<= 30)
@@ -117,16 +119,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
             sys.stderr.write("page: " + body.decode("utf-8", "replace").rstrip("\n") + "\n")
             sys.stderr.flush()
             return self._reply(200, b"ok\n")
-        if url.path == "/result":
+        if url.path == "/result" or url.path.startswith("/result/"):
             try:
                 json.loads(body)
             except ValueError:
                 return self._reply(400, b"result must be JSON\n")
-            tmp = st.result_path + ".tmp"
+            path = st.result_path
+            if url.path != "/result":
+                name = url.path[len("/result/"):]
+                if not name or len(name) > 32 or not all(c.isalnum() or c in "-_" for c in name):
+                    return self._reply(400, b"bad result name\n")
+                path = os.path.join(os.path.dirname(st.result_path), "result-%s.json" % name)
+            tmp = path + ".tmp"
             with open(tmp, "wb") as f:
                 f.write(body)
-            os.replace(tmp, st.result_path)
+            os.replace(tmp, path)
             self._reply(200, b"ok\n")
+            if url.path != "/result":
+                return None
             with st.cond:
                 st.done = True
                 st.cond.notify_all()

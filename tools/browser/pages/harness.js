@@ -3,6 +3,9 @@
 "use strict";
 const harness = (() => {
   const params = new URLSearchParams(location.search);
+  // ?result=NAME posts to /result/NAME (kept beside the main result; the server keeps running),
+  // so a second browser in the same run can report too. Without it: /result, which ends the run.
+  const resultPath = params.get("result") ? "/result/" + params.get("result") : "/result";
   let reported = false;
 
   async function post(path, body) {
@@ -17,14 +20,15 @@ const harness = (() => {
   async function result(obj) {
     if (reported) return;
     reported = true;
-    await post("/result", JSON.stringify(Object.assign({ ok: true, userAgent: navigator.userAgent }, obj)));
+    await post(resultPath, JSON.stringify(Object.assign({ ok: true, userAgent: navigator.userAgent }, obj)));
   }
   async function fail(err) {
     if (reported) return;
     reported = true;
-    const msg = err && err.stack ? err.stack : String(err);
+    // Firefox's Error.stack lacks the message; keep both.
+    const msg = String(err) + (err && err.stack ? "\n" + err.stack : "");
     console.log("harness failure: " + msg);
-    await post("/result", JSON.stringify({ ok: false, error: msg }));
+    await post(resultPath, JSON.stringify({ ok: false, error: msg }));
   }
   // Resolves once ICE gathering is complete, so the SDP carries every candidate and
   // a=end-of-candidates; rejects after ms milliseconds.
