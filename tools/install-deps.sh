@@ -14,6 +14,8 @@ need_cmd cc gcc
 need_cmd make make
 need_pc openssl libssl-dev
 need_cmd openssl openssl
+need_pc libwebsockets libwebsockets-dev   # signal-server HTTP/WebSocket
+need_pc jansson libjansson-dev            # signal-server JSON
 if [ "$want" = test ] || [ "$want" = demo ]; then
   need_cmd turnserver coturn            # reference STUN/TURN server for interop tests
   need_cmd ip iproute2                  # network namespaces for tests
@@ -24,6 +26,9 @@ if [ "$want" = test ]; then
   need_pc libsrtp2 libsrtp2-dev         # SRTP test oracle
   need_file /usr/include/usrsctp.h libusrsctp-dev   # SCTP reference peer
   need_cmd iptables iptables
+  need_cmd chromium chromium            # real browser peer (namespaced tests)
+  need_cmd avahi-daemon avahi-daemon    # third-party mDNS responder for the mDNS test
+  need_cmd sysctl procps
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then

@@ -7,6 +7,7 @@
 int cmd_stun(int argc, char **argv);
 int cmd_stun_server(int argc, char **argv);
 int cmd_turn_server(int argc, char **argv);
+int cmd_signal_server(int argc, char **argv);
 
 /* Exit codes shared by the subcommands. */
 #define EXIT_OK 0

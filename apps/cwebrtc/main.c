@@ -15,6 +15,7 @@ static void usage(FILE *f) {
             "        answer STUN binding requests over UDP and TCP\n"
             "  cwebrtc turn-server --listen ADDR:PORT --realm REALM --user NAME:PASS ...\n"
             "        a TURN relay (RFC 8656); see `cwebrtc turn-server --help`\n"
+            "  cwebrtc signal-server --listen ADDR:PORT [--web DIR]  signaling rooms + web page\n"
             "  cwebrtc help\n",
             rtc_version());
 }
@@ -45,6 +46,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "stun") == 0) return cmd_stun(argc - 1, argv + 1);
     if (strcmp(cmd, "stun-server") == 0) return cmd_stun_server(argc - 1, argv + 1);
     if (strcmp(cmd, "turn-server") == 0) return cmd_turn_server(argc - 1, argv + 1);
+    if (strcmp(cmd, "signal-server") == 0) return cmd_signal_server(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
         return EXIT_OK;

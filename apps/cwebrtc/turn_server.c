@@ -1,18 +1,25 @@
 /*
 ** cwebrtc turn-server: a TURN relay (RFC 8656) on the sans-IO core in src/turn, driven by
-** an rtc_loop. Listeners over UDP and TCP (IPv4/IPv6, several addresses); one UDP socket
-** per relayed address, bound in --min-port..--max-port on --relay-ip; long-term users
+** an rtc_loop. Listeners over UDP, TCP and TLS (IPv4/IPv6, several addresses); one UDP
+** socket per relayed address, bound in --min-port..--max-port on --relay-ip (advertised
+** as --external-ip behind 1:1 NAT); RFC 6062 TCP relays (a listener per TCP allocation,
+** peer connections spliced byte-for-byte with the client's data connection); long-term users
 ** (flags or a file) and coTURN-compatible REST secrets; Prometheus metrics; SIGTERM
 ** stops, SIGHUP reloads users and secrets. Option names follow coTURN's where the
 ** meaning is the same, in flags and in the `-c FILE` key=value config.
 ** Logs a line per allocation event at --verbose, never per packet.
 */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "cmd.h"
 #include "cwebrtc/loop.h"
@@ -27,9 +34,16 @@
 #define MAX_TCP_CONNS 4096
 #define TCP_IDLE_US RTC_SEC(120)
 #define TCP_OUT_MAX (256 * 1024)
+#define TLS_HANDSHAKE_US RTC_SEC(10) /* a TLS client must finish its handshake by then */
+#define TLS_READS_PER_EVENT 64       /* fairness between connections (records, not bytes) */
 
 typedef struct relay_sock relay_sock;
 typedef struct tcp_conn tcp_conn;
+typedef struct tcp_relay tcp_relay;
+typedef struct peer_conn peer_conn;
+
+#define SPLICE_HIWAT (64 * 1024) /* stop reading one side while the other has this queued */
+#define MAX_PEER_CONNS 4096
 
 typedef struct turn_app {
     rtc_loop *loop;
@@ -41,21 +55,42 @@ typedef struct turn_app {
     rtc_udp *udp[MAX_LISTEN];
     int tcp_fd[MAX_LISTEN];
     rtc_addr tcp_addr[MAX_LISTEN];
-    bool no_tcp, no_udp;
+    bool no_tcp, no_udp, no_tls;
+    /* TLS listeners (RFC 8656 §3.1: TURN over TLS over TCP, same framing as TCP) */
+    rtc_addr tls_listen[MAX_LISTEN];
+    int n_tls_listen;
+    int tls_fd[MAX_LISTEN];
+    rtc_addr tls_addr[MAX_LISTEN];
+    uint16_t tls_port; /* --tls-listening-port: TLS beside every --listen address */
+    char *cert, *pkey, *cipher_list;
+    bool tls13_only;
+    SSL_CTX *tls_ctx;
     /* relays */
     rtc_addr relay_ip[2]; /* v4, v6 */
+    /* --external-ip PUBLIC[/PRIVATE] (1:1 NAT): relay sockets bound on PRIVATE (the relay
+    ** IP of that family when not given) are advertised as PUBLIC, per family of PRIVATE. */
+    rtc_addr ext_public[2], ext_private[2];
     uint16_t min_port, max_port, cursor;
     relay_sock *reserved; /* EVEN-PORT R=1 reservations */
     /* tcp */
     tcp_conn *conns;
     int n_conns;
+    /* RFC 6062 */
+    bool no_tcp_relay;
+    peer_conn *peers;
+    int n_peers;
     /* config sources for reload */
     const char *config_file, *user_file;
     char *users[MAX_USERS_ARGS];
+    bool user_from_cfg[MAX_USERS_ARGS]; /* re-read from the -c file on SIGHUP */
     int n_users;
     char *secrets[8];
+    bool secret_from_cfg[8];
     int n_secrets;
     bool use_auth_secret;
+    bool in_config; /* apply() is reading the -c file */
+    bool reloading; /* only credential keys are applied */
+    int sig_pipe[2]; /* self-pipe: the SIGHUP handler writes, the loop reads */
     /* metrics */
     int metrics_fd;
     /* outgoing UDP datagrams, batched per socket into one sendmmsg */
@@ -66,7 +101,6 @@ typedef struct turn_app {
     /* scratch */
     uint8_t rxbuf[BATCH][2048];
     rtc_udp_rx rx[BATCH];
-    volatile sig_atomic_t reload;
     int verbose;
 } turn_app;
 
@@ -85,9 +119,33 @@ struct tcp_conn {
     rtc_addr peer, local;
     rtc_framer *framer;
     rtc_timer idle;
+    SSL *ssl;        /* TLS connections only */
+    bool want_write; /* TLS needs the socket writable to make progress (handshake) */
+    bool established; /* TLS: the first application bytes arrived */
+    peer_conn *splice;      /* RFC 6062 data connection: bytes go to/from this peer */
+    peer_conn *splice_next; /* ConnectionBind answered: splice after sending the answer */
     uint8_t *out;
     size_t out_len, out_cap;
     tcp_conn *prev, *next;
+};
+
+/* RFC 6062: a TCP listener on a relayed address, and the peer side of TCP connections. */
+struct tcp_relay {
+    turn_app *app;
+    int fd;
+    rtc_addr addr; /* as advertised (after --external-ip) */
+};
+
+struct peer_conn {
+    turn_app *app;
+    tcp_relay *relay;
+    int fd;
+    uint32_t id;
+    bool connecting;
+    tcp_conn *client; /* once bound */
+    uint8_t *out;     /* client bytes the peer socket has not taken yet */
+    size_t out_len, out_cap;
+    peer_conn *prev, *next;
 };
 
 static turn_app *g_app;
@@ -112,6 +170,15 @@ static relay_sock *relay_bind(turn_app *a, const rtc_addr *ip, uint16_t port) {
     r->app = a;
     r->u = u;
     rtc_udp_local_addr(u, &r->addr);
+    /* The core keys allocations by the advertised address, so r->addr is what peers see
+    ** and what on_relay() reports; the socket itself stays bound on the private IP. */
+    int k = r->addr.family == RTC_AF_INET6 ? 1 : 0;
+    if (a->ext_public[k].family &&
+        (!a->ext_private[k].family || rtc_addr_equal_ip(&a->ext_private[k], &r->addr))) {
+        uint16_t p = r->addr.port;
+        r->addr = a->ext_public[k];
+        r->addr.port = p;
+    }
     return r;
 }
 
@@ -189,11 +256,55 @@ static tcp_conn *find_conn(turn_app *a, const rtc_addr *local, const rtc_addr *p
 
 static void conn_close(tcp_conn *c, bool tell_core);
 
+static void conn_update_watch(tcp_conn *c) {
+    unsigned ev = c->splice && c->splice->out_len > SPLICE_HIWAT ? 0 : RTC_LOOP_READ;
+    if (c->out_len || c->want_write) ev |= RTC_LOOP_WRITE;
+    rtc_loop_watch_modify(c->app->loop, c->fd, ev);
+}
+
+/* TLS or plain: bytes written (> 0), RTC_ERR_AGAIN, or another negative code (drop). With
+** SSL_MODE_ENABLE_PARTIAL_WRITE and ACCEPT_MOVING_WRITE_BUFFER, a retry after AGAIN may
+** pass the same bytes from the queue, as OpenSSL requires. */
+static int conn_send(tcp_conn *c, const uint8_t *data, size_t len) {
+    if (!c->ssl) return rtc_tcp_send(c->fd, data, len);
+    ERR_clear_error();
+    int n = SSL_write(c->ssl, data, (int)(len > INT32_MAX ? INT32_MAX : len));
+    if (n > 0) return n;
+    int e = SSL_get_error(c->ssl, n);
+    if (e == SSL_ERROR_WANT_WRITE) return RTC_ERR_AGAIN;
+    if (e == SSL_ERROR_WANT_READ) return RTC_ERR_AGAIN; /* the next read event retries */
+    return RTC_ERR_IO;
+}
+
+/* TLS or plain: bytes read (> 0), RTC_ERR_AGAIN, RTC_ERR_CLOSED or another error. */
+static int conn_recv(tcp_conn *c, uint8_t *buf, size_t cap) {
+    if (!c->ssl) return rtc_tcp_recv(c->fd, buf, cap);
+    ERR_clear_error();
+    int n = SSL_read(c->ssl, buf, (int)cap);
+    c->want_write = false;
+    if (n > 0) return n;
+    int e = SSL_get_error(c->ssl, n);
+    if (e == SSL_ERROR_WANT_READ) return RTC_ERR_AGAIN;
+    if (e == SSL_ERROR_WANT_WRITE) {
+        c->want_write = true;
+        return RTC_ERR_AGAIN;
+    }
+    if (e == SSL_ERROR_ZERO_RETURN) return RTC_ERR_CLOSED;
+    if (c->app->verbose > 1 && !c->established) {
+        char s[RTC_ADDR_STRLEN];
+        rtc_addr_fmt(&c->peer, s, sizeof s);
+        fprintf(stderr, "turn-server: TLS handshake with %s failed: %s\n", s,
+                ERR_reason_error_string(ERR_peek_error()) ? ERR_reason_error_string(ERR_peek_error())
+                                                          : "connection lost");
+    }
+    return RTC_ERR_IO;
+}
+
 static void conn_write(tcp_conn *c, const uint8_t *data, size_t len) {
     size_t off = 0;
     if (c->out_len == 0) { /* nothing queued: try the socket first */
         while (off < len) {
-            int n = rtc_tcp_send(c->fd, data + off, len - off);
+            int n = conn_send(c, data + off, len - off);
             if (n == RTC_ERR_AGAIN) break;
             if (n < 0) {
                 conn_close(c, true);
@@ -221,7 +332,7 @@ static void conn_write(tcp_conn *c, const uint8_t *data, size_t len) {
     }
     memcpy(c->out + c->out_len, data + off, rest);
     c->out_len += rest;
-    rtc_loop_watch_modify(c->app->loop, c->fd, RTC_LOOP_READ | RTC_LOOP_WRITE);
+    conn_update_watch(c);
 }
 
 static rtc_udp *listener_udp(turn_app *a, const rtc_addr *from) {
@@ -342,10 +453,27 @@ static void on_udp(rtc_loop *l, int fd, unsigned ev, void *ud) {
     rearm(a);
 }
 
+static void peer_close(peer_conn *pc);
+
 static void conn_close(tcp_conn *c, bool tell_core) {
     turn_app *a = c->app;
+    if (c->splice) { /* a data connection ends with its peer connection (RFC 6062 §5.5) */
+        peer_conn *pc = c->splice;
+        c->splice = NULL;
+        pc->client = NULL;
+        peer_close(pc);
+    }
+    if (c->splice_next) { /* bound by the core but never spliced: nobody else owns it */
+        peer_conn *pc = c->splice_next;
+        c->splice_next = NULL;
+        peer_close(pc);
+    }
     rtc_loop_unwatch(a->loop, c->fd);
     rtc_loop_timer_stop(a->loop, &c->idle);
+    if (c->ssl) {
+        if (c->established) SSL_shutdown(c->ssl); /* best effort close_notify, no waiting */
+        SSL_free(c->ssl);
+    }
     rtc_net_close(c->fd);
     rtc_framer_free(c->framer);
     free(c->out);
@@ -361,37 +489,20 @@ static void conn_close(tcp_conn *c, bool tell_core) {
 
 static void on_idle(rtc_loop *l, rtc_timer *t, void *ud) { conn_close(ud, true); }
 
-static void on_conn(rtc_loop *l, int fd, unsigned ev, void *ud) {
-    tcp_conn *c = ud;
+static bool peer_write(peer_conn *pc, const uint8_t *data, size_t len);
+static void peer_update_watch(peer_conn *pc);
+static void splice_start(tcp_conn *c, const uint8_t *rest, size_t rest_len);
+
+/* Cut frames from `n` received bytes and hand them to the core. false: c was closed. */
+static bool conn_input(tcp_conn *c, const uint8_t *buf, size_t n) {
     turn_app *a = c->app;
-    if ((ev & RTC_LOOP_WRITE) && c->out_len) {
-        int n = rtc_tcp_send(fd, c->out, c->out_len);
-        if (n > 0) {
-            memmove(c->out, c->out + n, c->out_len - (size_t)n);
-            c->out_len -= (size_t)n;
-        } else if (n != RTC_ERR_AGAIN) {
-            conn_close(c, true);
-            return;
-        }
-        if (!c->out_len) rtc_loop_watch_modify(l, fd, RTC_LOOP_READ);
-    }
-    if (!(ev & RTC_LOOP_READ)) return;
-    uint8_t buf[8192];
-    int n = rtc_tcp_recv(fd, buf, sizeof buf);
-    if (n == RTC_ERR_AGAIN) return;
-    if (n < 0) {
-        conn_close(c, true);
-        return;
-    }
-    rtc_loop_timer_start(l, &c->idle, rtc_net_now() + TCP_IDLE_US, on_idle, c);
-    rtc_turn_server_set_unix_time(a->srv, (int64_t)time(NULL));
     rtc_addr local = c->local, peer = c->peer;
     size_t off = 0;
-    while (off < (size_t)n) {
-        int r = rtc_framer_push(c->framer, buf + off, (size_t)n - off);
+    while (off < n) {
+        int r = rtc_framer_push(c->framer, buf + off, n - off);
         if (r < 0) {
             conn_close(c, true);
-            return;
+            return false;
         }
         off += (size_t)r;
         rtc_frame fr;
@@ -400,13 +511,68 @@ static void on_conn(rtc_loop *l, int fd, unsigned ev, void *ud) {
                                           fr.data, fr.len);
             flush(a);
             tx_flush(a);
-            if (!find_conn(a, &local, &peer)) return; /* closed while flushing */
+            if (!find_conn(a, &local, &peer)) return false; /* closed while flushing */
+            if (c->splice_next) {
+                /* The ConnectionBind answer is out: from here on raw bytes. Whatever
+                ** followed the request (in the framer, then the rest of buf) is peer
+                ** data; the framer's bytes are the tail of what was pushed from buf. */
+                size_t keep = rtc_framer_pending(c->framer);
+                if (keep > off) keep = off; /* cannot happen: the frame ended inside buf */
+                splice_start(c, buf + off - keep, n - (off - keep));
+                return false;
+            }
         }
         if (r < 0) {
             conn_close(c, true);
-            return;
+            return false;
         }
     }
+    return true;
+}
+
+static void on_conn(rtc_loop *l, int fd, unsigned ev, void *ud) {
+    tcp_conn *c = ud;
+    turn_app *a = c->app;
+    if ((ev & RTC_LOOP_WRITE) && c->out_len) {
+        int n = conn_send(c, c->out, c->out_len);
+        if (n > 0) {
+            memmove(c->out, c->out + n, c->out_len - (size_t)n);
+            c->out_len -= (size_t)n;
+        } else if (n != RTC_ERR_AGAIN) {
+            conn_close(c, true);
+            return;
+        }
+        if (c->splice) peer_update_watch(c->splice); /* resume reading the peer */
+    }
+    /* A TLS connection reads on writability too: that is how a handshake blocked on a
+    ** full socket (SSL_ERROR_WANT_WRITE) resumes, and SSL_read drives the handshake. */
+    if (!(ev & (RTC_LOOP_READ | RTC_LOOP_ERROR)) && !(c->ssl && c->want_write)) {
+        conn_update_watch(c);
+        return;
+    }
+    rtc_turn_server_set_unix_time(a->srv, (int64_t)time(NULL));
+    uint8_t buf[8192];
+    /* Plain TCP: one read per event (level-triggered epoll calls again). TLS: OpenSSL may
+    ** hold decrypted bytes the socket no longer signals, so read until it wants more,
+    ** bounded for fairness; what is left past the bound is at most one record. */
+    for (int it = 0;; it++) {
+        if (it > 0 && (!c->ssl || (it >= TLS_READS_PER_EVENT && SSL_pending(c->ssl) == 0))) break;
+        int n = conn_recv(c, buf, sizeof buf);
+        if (n == RTC_ERR_AGAIN) break;
+        if (n < 0) {
+            conn_close(c, true);
+            return;
+        }
+        c->established = true;
+        rtc_loop_timer_start(l, &c->idle, rtc_net_now() + TCP_IDLE_US, on_idle, c);
+        if (c->splice) {
+            if (!peer_write(c->splice, buf, (size_t)n)) return;
+            if (c->splice->out_len > SPLICE_HIWAT) break;
+            continue;
+        }
+        if (!conn_input(c, buf, (size_t)n)) return;
+    }
+    conn_update_watch(c);
     rearm(a);
 }
 
@@ -428,13 +594,269 @@ static void on_accept(rtc_loop *l, int fd, unsigned ev, void *ud) {
         c->peer = peer;
         c->local = *local;
         rtc_timer_init(&c->idle);
+        bool tls = local >= a->tls_addr && local < a->tls_addr + MAX_LISTEN;
+        if (tls && (!(c->ssl = SSL_new(a->tls_ctx)) || SSL_set_fd(c->ssl, cfd) != 1)) {
+            SSL_free(c->ssl);
+            rtc_framer_free(c->framer);
+            free(c);
+            rtc_net_close(cfd);
+            continue;
+        }
+        if (tls) SSL_set_accept_state(c->ssl);
         c->next = a->conns;
         if (a->conns) a->conns->prev = c;
         a->conns = c;
         a->n_conns++;
         rtc_loop_watch(l, cfd, RTC_LOOP_READ, on_conn, c);
-        rtc_loop_timer_start(l, &c->idle, rtc_net_now() + TCP_IDLE_US, on_idle, c);
+        rtc_loop_timer_start(l, &c->idle, rtc_net_now() + (tls ? TLS_HANDSHAKE_US : TCP_IDLE_US),
+                             on_idle, c);
     }
+}
+
+/* ---- RFC 6062 TCP relaying: listeners, peer connections, splicing ------------------------- */
+
+static void on_peer(rtc_loop *l, int fd, unsigned ev, void *ud);
+
+static void peer_update_watch(peer_conn *pc) {
+    unsigned ev = 0;
+    if (pc->connecting) ev = RTC_LOOP_WRITE;
+    else if (pc->client) {
+        if (pc->client->out_len <= SPLICE_HIWAT) ev |= RTC_LOOP_READ;
+        if (pc->out_len) ev |= RTC_LOOP_WRITE;
+    } /* unbound: paused, the peer's bytes wait in the kernel until ConnectionBind */
+    rtc_loop_watch_modify(pc->app->loop, pc->fd, ev);
+}
+
+static peer_conn *peer_new(turn_app *a, tcp_relay *r, int fd, uint32_t id, bool connecting) {
+    peer_conn *pc = a->n_peers < MAX_PEER_CONNS ? calloc(1, sizeof *pc) : NULL;
+    if (!pc) return NULL;
+    pc->app = a;
+    pc->relay = r;
+    pc->fd = fd;
+    pc->id = id;
+    pc->connecting = connecting;
+    if (rtc_loop_watch(a->loop, fd, connecting ? RTC_LOOP_WRITE : 0, on_peer, pc) != RTC_OK) {
+        free(pc);
+        return NULL;
+    }
+    pc->next = a->peers;
+    if (a->peers) a->peers->prev = pc;
+    a->peers = pc;
+    a->n_peers++;
+    return pc;
+}
+
+static void peer_close(peer_conn *pc) {
+    turn_app *a = pc->app;
+    if (pc->client) {
+        tcp_conn *c = pc->client;
+        pc->client = NULL;
+        c->splice = NULL;
+        conn_close(c, false);
+    }
+    rtc_loop_unwatch(a->loop, pc->fd);
+    rtc_net_close(pc->fd);
+    free(pc->out);
+    if (pc->prev) pc->prev->next = pc->next;
+    else a->peers = pc->next;
+    if (pc->next) pc->next->prev = pc->prev;
+    a->n_peers--;
+    free(pc);
+}
+
+static peer_conn *peer_find(turn_app *a, uint32_t id) {
+    for (peer_conn *pc = a->peers; pc; pc = pc->next)
+        if (pc->id == id) return pc;
+    return NULL;
+}
+
+/* Queue client bytes for the peer; false when pc (and its client) were closed. */
+static bool peer_write(peer_conn *pc, const uint8_t *data, size_t len) {
+    size_t off = 0;
+    while (!pc->out_len && off < len) {
+        int n = rtc_tcp_send(pc->fd, data + off, len - off);
+        if (n == RTC_ERR_AGAIN) break;
+        if (n < 0) {
+            peer_close(pc);
+            return false;
+        }
+        off += (size_t)n;
+    }
+    if (off < len) {
+        size_t rest = len - off;
+        if (pc->out_len + rest > pc->out_cap) {
+            size_t nc = pc->out_cap ? pc->out_cap : 16384;
+            while (nc < pc->out_len + rest) nc *= 2;
+            uint8_t *p = realloc(pc->out, nc);
+            if (!p) {
+                peer_close(pc);
+                return false;
+            }
+            pc->out = p;
+            pc->out_cap = nc;
+        }
+        memcpy(pc->out + pc->out_len, data + off, rest);
+        pc->out_len += rest;
+    }
+    peer_update_watch(pc);
+    if (pc->client) conn_update_watch(pc->client);
+    return true;
+}
+
+static void splice_start(tcp_conn *c, const uint8_t *rest, size_t rest_len) {
+    peer_conn *pc = c->splice_next;
+    c->splice_next = NULL;
+    if (pc->client || pc->connecting) { /* cannot happen: the core binds an id once */
+        conn_close(c, false);
+        return;
+    }
+    c->splice = pc;
+    pc->client = c;
+    rtc_framer_free(c->framer);
+    c->framer = NULL;
+    if (rest_len && !peer_write(pc, rest, rest_len)) return;
+    peer_update_watch(pc);
+    conn_update_watch(c);
+}
+
+static void on_peer(rtc_loop *l, int fd, unsigned ev, void *ud) {
+    peer_conn *pc = ud;
+    turn_app *a = pc->app;
+    if (pc->connecting) {
+        int rc = rtc_tcp_connect_finish(fd);
+        if (rc == RTC_ERR_AGAIN) return;
+        pc->connecting = false;
+        uint32_t id = pc->id;
+        if (rc != RTC_OK) peer_close(pc);
+        else peer_update_watch(pc);
+        if (rtc_turn_server_tcp_connected(a->srv, rtc_net_now(), id, rc == RTC_OK) != RTC_OK &&
+            rc == RTC_OK)
+            peer_close(pc); /* the core gave up on it meanwhile */
+        flush(a);
+        tx_flush(a);
+        rearm(a);
+        return;
+    }
+    if (!pc->client) return;
+    if ((ev & RTC_LOOP_WRITE) && pc->out_len) {
+        int n = rtc_tcp_send(fd, pc->out, pc->out_len);
+        if (n > 0) {
+            memmove(pc->out, pc->out + n, pc->out_len - (size_t)n);
+            pc->out_len -= (size_t)n;
+        } else if (n != RTC_ERR_AGAIN) {
+            peer_close(pc);
+            return;
+        }
+        conn_update_watch(pc->client); /* resume reading the client */
+    }
+    if (ev & (RTC_LOOP_READ | RTC_LOOP_ERROR)) {
+        uint8_t buf[16384];
+        int n = rtc_tcp_recv(fd, buf, sizeof buf);
+        if (n != RTC_ERR_AGAIN) {
+            if (n <= 0) {
+                peer_close(pc);
+                return;
+            }
+            tcp_conn *c = pc->client;
+            uint32_t id = pc->id;
+            rtc_loop_timer_start(l, &c->idle, rtc_net_now() + TCP_IDLE_US, on_idle, c);
+            conn_write(c, buf, (size_t)n); /* may close c, and with it pc */
+            if (peer_find(a, id) != pc) return;
+        }
+    }
+    peer_update_watch(pc);
+}
+
+static void on_relay_accept(rtc_loop *l, int fd, unsigned ev, void *ud) {
+    tcp_relay *r = ud;
+    turn_app *a = r->app;
+    for (int i = 0; i < 16; i++) {
+        int cfd;
+        rtc_addr peer;
+        if (rtc_tcp_accept(fd, &cfd, &peer) != RTC_OK) return;
+        uint32_t id;
+        if (rtc_turn_server_tcp_peer_accepted(a->srv, rtc_net_now(), &r->addr, &peer, &id) != RTC_OK) {
+            rtc_net_close(cfd); /* §5.3: no permission => close */
+            continue;
+        }
+        if (!peer_new(a, r, cfd, id, false)) rtc_net_close(cfd); /* the core drops it in 30 s */
+        flush(a);
+        tx_flush(a);
+    }
+    rearm(a);
+}
+
+static int tcp_listen_op(void *ud, uint8_t family, rtc_addr *relay, void **handle) {
+    turn_app *a = ud;
+    const rtc_addr *ip = &a->relay_ip[family == RTC_AF_INET6 ? 1 : 0];
+    if (!ip->family) return RTC_ERR_UNSUPPORTED;
+    tcp_relay *r = calloc(1, sizeof *r);
+    if (!r) return RTC_ERR_NOMEM;
+    r->app = a;
+    r->fd = -1;
+    uint32_t span = (uint32_t)(a->max_port - a->min_port) + 1;
+    for (uint32_t i = 0; i < span && r->fd < 0; i++) {
+        rtc_addr b = *ip;
+        b.port = (uint16_t)(a->min_port + (a->cursor + i) % span);
+        if (rtc_tcp_listen(&r->fd, &b, 16, &r->addr) != RTC_OK) r->fd = -1;
+        else a->cursor = (uint16_t)((a->cursor + i + 1) % span);
+    }
+    if (r->fd < 0) {
+        free(r);
+        return RTC_ERR_NOMEM;
+    }
+    int k = family == RTC_AF_INET6 ? 1 : 0;
+    if (a->ext_public[k].family &&
+        (!a->ext_private[k].family || rtc_addr_equal_ip(&a->ext_private[k], &r->addr))) {
+        uint16_t port = r->addr.port;
+        r->addr = a->ext_public[k];
+        r->addr.port = port;
+    }
+    rtc_loop_watch(a->loop, r->fd, RTC_LOOP_READ, on_relay_accept, r);
+    *relay = r->addr;
+    *handle = r;
+    return RTC_OK;
+}
+
+static void tcp_unlisten_op(void *ud, void *handle) {
+    turn_app *a = ud;
+    tcp_relay *r = handle;
+    for (peer_conn *pc = a->peers, *next; pc; pc = next) {
+        next = pc->next;
+        /* peer_close may close pc's client, never another peer_conn: `next` stays valid */
+        if (pc->relay == r) peer_close(pc);
+    }
+    rtc_loop_unwatch(a->loop, r->fd);
+    rtc_net_close(r->fd);
+    free(r);
+}
+
+static int tcp_connect_op(void *ud, void *handle, const rtc_addr *peer, uint32_t id) {
+    turn_app *a = ud;
+    tcp_relay *r = handle;
+    rtc_addr src = a->relay_ip[peer->family == RTC_AF_INET6 ? 1 : 0];
+    src.port = 0; /* the relay's IP; its port is the listener's */
+    int fd;
+    int rc = rtc_tcp_connect(&fd, peer, &src);
+    if (rc != RTC_OK && rc != RTC_ERR_AGAIN) return rc;
+    if (!peer_new(a, r, fd, id, true)) { /* reported from on_peer, never from here */
+        rtc_net_close(fd);
+        return RTC_ERR_NOMEM;
+    }
+    return RTC_OK;
+}
+
+static void tcp_drop_op(void *ud, uint32_t id) {
+    peer_conn *pc = peer_find(ud, id);
+    if (pc && !pc->client) peer_close(pc);
+}
+
+static void tcp_bind_op(void *ud, uint32_t id, const rtc_addr *listener, const rtc_addr *client) {
+    turn_app *a = ud;
+    peer_conn *pc = peer_find(a, id);
+    tcp_conn *c = find_conn(a, listener, client);
+    if (pc && c && !pc->client && !pc->connecting) c->splice_next = pc;
+    else if (pc && !pc->client) peer_close(pc);
 }
 
 /* ---- metrics (Prometheus text over a minimal HTTP/1.0 responder) ------------------------------ */
@@ -446,7 +868,7 @@ static void on_metrics(rtc_loop *l, int fd, unsigned ev, void *ud) {
     /* The request is ignored (any path answers); a short blocking-free write. */
     rtc_turn_server_stats st;
     rtc_turn_server_get_stats(a->srv, &st);
-    char body[1024], resp[1400];
+    char body[2048], resp[2400];
     int bl = snprintf(body, sizeof body,
                       "# TYPE turn_allocations gauge\nturn_allocations %llu\n"
                       "# TYPE turn_allocations_total counter\nturn_allocations_total %llu\n"
@@ -455,11 +877,15 @@ static void on_metrics(rtc_loop *l, int fd, unsigned ev, void *ud) {
                       "# TYPE turn_auth_failures_total counter\nturn_auth_failures_total %llu\n"
                       "# TYPE turn_denied_peers_total counter\nturn_denied_peers_total %llu\n"
                       "# TYPE turn_quota_rejections_total counter\nturn_quota_rejections_total %llu\n"
-                      "# TYPE turn_dropped_total counter\nturn_dropped_total %llu\n",
+                      "# TYPE turn_dropped_total counter\nturn_dropped_total %llu\n"
+                      "# TYPE turn_stale_nonces_total counter\nturn_stale_nonces_total %llu\n"
+                      "# TYPE turn_tcp_connections gauge\nturn_tcp_connections %d\n"
+                      "# TYPE turn_tcp_peer_connections gauge\nturn_tcp_peer_connections %d\n",
                       (unsigned long long)st.allocations, (unsigned long long)st.allocations_total,
                       (unsigned long long)st.relayed_packets, (unsigned long long)st.relayed_bytes,
                       (unsigned long long)st.auth_failures, (unsigned long long)st.denied_peers,
-                      (unsigned long long)st.quota_rejections, (unsigned long long)st.dropped);
+                      (unsigned long long)st.quota_rejections, (unsigned long long)st.dropped,
+                      (unsigned long long)st.stale_nonces, a->n_conns, a->n_peers);
     int rl = snprintf(resp, sizeof resp,
                       "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
                       "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
@@ -514,6 +940,9 @@ static int apply(turn_app *a, opts *o, const char *name, const char *v) {
             return -1;                                                             \
         }                                                                          \
     } while (0)
+    if (a->reloading && strcmp(name, "user") && strcmp(name, "u") &&
+        strcmp(name, "static-auth-secret") && strcmp(name, "user-file"))
+        return 0; /* SIGHUP re-reads credentials only; everything else needs a restart */
     if (!strcmp(name, "listen")) {
         NEEDV();
         if (a->n_listen == MAX_LISTEN || rtc_addr_parse(&a->listen[a->n_listen], v, 3478)) return -1;
@@ -531,6 +960,22 @@ static int apply(turn_app *a, opts *o, const char *name, const char *v) {
         rtc_addr ip;
         if (rtc_addr_parse_ip(&ip, v, 0)) return -1;
         a->relay_ip[ip.family == RTC_AF_INET6 ? 1 : 0] = ip;
+    } else if (!strcmp(name, "external-ip") || !strcmp(name, "X")) {
+        NEEDV();
+        char pub[80];
+        const char *slash = strchr(v, '/');
+        size_t pl = slash ? (size_t)(slash - v) : strlen(v);
+        if (pl >= sizeof pub) return -1;
+        memcpy(pub, v, pl);
+        pub[pl] = 0;
+        rtc_addr pa, pr = {0};
+        if (rtc_addr_parse_ip(&pa, pub, 0) || (slash && rtc_addr_parse_ip(&pr, slash + 1, 0))) return -1;
+        int k = (slash ? pr.family : pa.family) == RTC_AF_INET6 ? 1 : 0;
+        a->ext_public[k] = pa;
+        a->ext_private[k] = pr;
+    } else if (!strcmp(name, "stale-nonce")) {
+        NEEDV();
+        o->cfg.nonce_lifetime = RTC_SEC(atol(v) > 0 ? atol(v) : 600);
     } else if (!strcmp(name, "min-port")) {
         NEEDV();
         a->min_port = (uint16_t)atoi(v);
@@ -543,20 +988,46 @@ static int apply(turn_app *a, opts *o, const char *name, const char *v) {
     } else if (!strcmp(name, "user") || !strcmp(name, "u")) {
         NEEDV();
         if (a->n_users == MAX_USERS_ARGS || !strchr(v, ':')) return -1;
-        a->users[a->n_users++] = xstrdup(v);
+        a->user_from_cfg[a->n_users] = a->in_config;
+        if (!(a->users[a->n_users] = xstrdup(v))) return -1;
+        a->n_users++;
     } else if (!strcmp(name, "user-file")) {
         NEEDV();
+        free((void *)a->user_file);
         a->user_file = xstrdup(v);
     } else if (!strcmp(name, "use-auth-secret")) {
         a->use_auth_secret = true;
     } else if (!strcmp(name, "static-auth-secret")) {
         NEEDV();
         if (a->n_secrets == 8) return -1;
-        a->secrets[a->n_secrets++] = xstrdup(v);
+        a->secret_from_cfg[a->n_secrets] = a->in_config;
+        if (!(a->secrets[a->n_secrets] = xstrdup(v))) return -1;
+        a->n_secrets++;
+    } else if (!strcmp(name, "listen-tls")) {
+        NEEDV();
+        if (a->n_tls_listen == MAX_LISTEN || rtc_addr_parse(&a->tls_listen[a->n_tls_listen], v, 5349))
+            return -1;
+        a->n_tls_listen++;
+    } else if (!strcmp(name, "tls-listening-port")) {
+        NEEDV();
+        a->tls_port = (uint16_t)atoi(v);
+    } else if (!strcmp(name, "cert") || !strcmp(name, "pkey") || !strcmp(name, "cipher-list")) {
+        NEEDV();
+        char **dst = name[0] == 'c' ? (name[1] == 'e' ? &a->cert : &a->cipher_list) : &a->pkey;
+        free(*dst);
+        if (!(*dst = xstrdup(v))) return -1;
+    } else if (!strcmp(name, "no-tls")) {
+        a->no_tls = true;
+    } else if (!strcmp(name, "no-tlsv1_2")) {
+        a->tls13_only = true;
+    } else if (!strcmp(name, "no-tlsv1") || !strcmp(name, "no-tlsv1_1") || !strcmp(name, "no-sslv3")) {
+        /* never offered: the minimum is TLS 1.2 */
     } else if (!strcmp(name, "lt-cred-mech") || !strcmp(name, "a") || !strcmp(name, "fingerprint") ||
-               !strcmp(name, "no-tls") || !strcmp(name, "no-dtls") || !strcmp(name, "no-cli") ||
+               !strcmp(name, "no-dtls") || !strcmp(name, "no-cli") ||
                !strcmp(name, "simple-log") || !strcmp(name, "n")) {
         /* coTURN flags that describe what we always do (or do not have): accepted. */
+    } else if (!strcmp(name, "no-tcp-relay")) {
+        a->no_tcp_relay = true;
     } else if (!strcmp(name, "no-tcp")) {
         a->no_tcp = true;
     } else if (!strcmp(name, "no-udp")) {
@@ -605,6 +1076,8 @@ static int apply(turn_app *a, opts *o, const char *name, const char *v) {
 static bool takes_value(const char *name) {
     static const char *no_value[] = {"use-auth-secret", "lt-cred-mech", "a", "fingerprint",
                                      "no-tls", "no-dtls", "no-cli", "simple-log", "n", "no-tcp",
+                                     "no-tlsv1", "no-tlsv1_1", "no-tlsv1_2", "no-sslv3",
+                                     "no-tcp-relay",
                                      "no-udp", "allow-loopback-peers", "allow-private-peers",
                                      "verbose", "v"};
     for (size_t i = 0; i < sizeof no_value / sizeof *no_value; i++)
@@ -620,6 +1093,7 @@ static int load_config(turn_app *a, opts *o, const char *path) {
     }
     char line[1024];
     int lineno = 0, rc = 0;
+    a->in_config = true;
     while (fgets(line, sizeof line, f)) {
         lineno++;
         char *p = line;
@@ -639,6 +1113,7 @@ static int load_config(turn_app *a, opts *o, const char *path) {
         }
     }
     fclose(f);
+    a->in_config = false;
     return rc;
 }
 
@@ -671,17 +1146,17 @@ static int load_credentials(turn_app *a) {
         FILE *f = fopen(a->user_file, "r");
         if (!f) {
             fprintf(stderr, "cwebrtc turn-server: cannot open %s\n", a->user_file);
-            return -1;
+            bad++;
         }
         char line[1024];
-        while (fgets(line, sizeof line, f)) {
+        while (f && fgets(line, sizeof line, f)) {
             line[strcspn(line, "\r\n")] = 0;
             char *colon = strchr(line, ':');
             if (line[0] == '#' || !colon) continue;
             *colon = 0;
             if (rtc_turn_server_add_user(a->srv, line, colon + 1)) bad++;
         }
-        fclose(f);
+        if (f) fclose(f);
     }
     if (a->use_auth_secret)
         for (int i = 0; i < a->n_secrets; i++)
@@ -689,14 +1164,89 @@ static int load_credentials(turn_app *a) {
     return bad ? -1 : 0;
 }
 
+/*
+** SIGHUP: forget the users and secrets that came from the -c file, read the file again
+** (credential keys only), then rebuild the core's credentials from flags, the file and
+** --user-file. Live allocations keep their keys (RFC 8656 has no way to revoke them but
+** Refresh, which then fails with 401 for a removed user).
+*/
+static void reload(turn_app *a, opts *o) {
+    int k = 0;
+    for (int i = 0; i < a->n_users; i++) {
+        if (a->user_from_cfg[i]) {
+            free(a->users[i]);
+            continue;
+        }
+        a->user_from_cfg[k] = false;
+        a->users[k++] = a->users[i];
+    }
+    a->n_users = k;
+    k = 0;
+    for (int i = 0; i < a->n_secrets; i++) {
+        if (a->secret_from_cfg[i]) {
+            free(a->secrets[i]);
+            continue;
+        }
+        a->secret_from_cfg[k] = false;
+        a->secrets[k++] = a->secrets[i];
+    }
+    a->n_secrets = k;
+    if (a->config_file) {
+        a->reloading = true;
+        (void)load_config(a, o, a->config_file);
+        a->reloading = false;
+    }
+    int rc = load_credentials(a);
+    fprintf(stderr, "cwebrtc turn-server: reloaded credentials (%d users, %d secrets)%s\n",
+            a->n_users, a->n_secrets, rc ? ", with errors" : "");
+}
+
+static void on_sig_pipe(rtc_loop *l, int fd, unsigned ev, void *ud) {
+    turn_app *a = g_app;
+    uint8_t b[64];
+    bool hup = false;
+    ssize_t n;
+    while ((n = read(fd, b, sizeof b)) > 0)
+        for (ssize_t i = 0; i < n; i++) hup |= b[i] == 'H';
+    if (hup) reload(a, ud);
+}
+
+/* Async-signal-safe: an atomic store plus eventfd write (stop) or a pipe write (HUP). */
 static void on_signal(int sig) {
     if (!g_app) return;
     if (sig == SIGHUP) {
-        g_app->reload = 1;
-        rtc_loop_wake(g_app->loop);
+        int e = errno;
+        char c = 'H';
+        ssize_t w = write(g_app->sig_pipe[1], &c, 1); /* full pipe: a reload is pending */
+        (void)w;
+        errno = e;
     } else {
         rtc_loop_stop(g_app->loop);
     }
+}
+
+/* One SSL_CTX for every TLS listener: TLS 1.2+, the certificate chain and key from PEM
+** files, buffers released while a connection is idle (memory per idle client). */
+static int tls_setup(turn_app *a) {
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) goto fail;
+    a->tls_ctx = ctx;
+    SSL_CTX_set_min_proto_version(ctx, a->tls13_only ? TLS1_3_VERSION : TLS1_2_VERSION);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                              SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    if (a->cipher_list && SSL_CTX_set_cipher_list(ctx, a->cipher_list) != 1) goto fail;
+    if (SSL_CTX_use_certificate_chain_file(ctx, a->cert) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx, a->pkey, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1)
+        goto fail;
+    return 0;
+fail:;
+    unsigned long e = ERR_peek_last_error();
+    fprintf(stderr, "cwebrtc turn-server: TLS setup (--cert %s --pkey %s) failed: %s\n",
+            a->cert ? a->cert : "?", a->pkey ? a->pkey : "?",
+            e ? ERR_reason_error_string(e) : "out of memory");
+    return -1;
 }
 
 static int usage(void) {
@@ -707,7 +1257,10 @@ static int usage(void) {
             "         [--use-auth-secret --static-auth-secret SECRET...]\n"
             "         [--allow-private-peers] [--allowed-peer-ip A[-B]] [--denied-peer-ip A[-B]]\n"
             "         [--total-quota N] [--user-quota N] [--max-bps N] [--software TEXT]\n"
-            "         [--metrics ADDR:PORT] [--no-tcp] [--no-udp] [-c CONFIG] [--verbose]\n");
+            "         [--metrics ADDR:PORT] [--no-tcp] [--no-udp] [-c CONFIG] [--verbose]\n"
+            "         [--cert FILE --pkey FILE [--listen-tls ADDR:PORT]... [--tls-listening-port N]\n"
+            "          [--cipher-list LIST] [--no-tlsv1_2] [--no-tls]]\n"
+            "         [--external-ip PUBLIC[/PRIVATE]] [--stale-nonce SECONDS] [--no-tcp-relay]\n");
     return EXIT_USAGE;
 }
 
@@ -718,7 +1271,8 @@ int cmd_turn_server(int argc, char **argv) {
     memset(&o, 0, sizeof o);
     turn_app *a = &app;
     a->metrics_fd = -1;
-    for (int i = 0; i < MAX_LISTEN; i++) a->tcp_fd[i] = -1;
+    a->sig_pipe[0] = a->sig_pipe[1] = -1;
+    for (int i = 0; i < MAX_LISTEN; i++) a->tcp_fd[i] = a->tls_fd[i] = -1;
     a->min_port = 49152;
     a->max_port = 65535;
     for (int i = 1; i < argc; i++) {
@@ -749,6 +1303,20 @@ int cmd_turn_server(int argc, char **argv) {
         a->listen[a->n_listen++].port = o.listening_port ? o.listening_port : 3478;
     }
     if (!a->n_listen || !o.realm[0] || a->min_port > a->max_port || a->min_port == 0) return usage();
+    /* TLS: explicit --listen-tls, or (coTURN style) --tls-listening-port (5349 when only
+    ** --cert is given) beside every listening IP. --no-tls turns the implicit ones off. */
+    if (a->cert && !a->no_tls && (a->tls_port || !a->n_tls_listen)) {
+        for (int i = 0; i < a->n_listen && a->n_tls_listen < MAX_LISTEN; i++) {
+            a->tls_listen[a->n_tls_listen] = a->listen[i];
+            a->tls_listen[a->n_tls_listen++].port = a->tls_port ? a->tls_port : 5349;
+        }
+    }
+    if (a->n_tls_listen && (!a->cert || !a->pkey)) {
+        fprintf(stderr, "cwebrtc turn-server: TLS listeners need --cert and --pkey\n");
+        return EXIT_USAGE;
+    }
+    for (int k = 0; k < 2; k++) /* --external-ip P/PRIVATE: relay on PRIVATE by default */
+        if (!a->relay_ip[k].family && a->ext_private[k].family) a->relay_ip[k] = a->ext_private[k];
     if (!a->relay_ip[0].family && !a->relay_ip[1].family) {
         /* Default relay IP: the first listening address of each family. */
         for (int i = 0; i < a->n_listen; i++) {
@@ -774,6 +1342,9 @@ int cmd_turn_server(int argc, char **argv) {
     o.cfg.allowed_peers = o.allowed;
     o.cfg.denied_peers = o.denied;
     o.cfg.relay = (rtc_turn_relay_ops){relay_open, relay_close, a};
+    if (!a->no_tcp_relay && (!a->no_tcp || a->n_tls_listen))
+        o.cfg.tcp = (rtc_turn_tcp_ops){tcp_listen_op, tcp_unlisten_op, tcp_connect_op, tcp_drop_op,
+                                       tcp_bind_op, a};
     int rc = EXIT_FAIL;
     if (rtc_loop_new(&a->loop, NULL) != RTC_OK || rtc_turn_server_new(&a->srv, &o.cfg, &env) != RTC_OK) {
         fprintf(stderr, "cwebrtc turn-server: cannot start (bad configuration?)\n");
@@ -810,6 +1381,18 @@ int cmd_turn_server(int argc, char **argv) {
             printf("listening tcp %s\n", s);
         }
     }
+    if (a->n_tls_listen && tls_setup(a) != 0) goto out;
+    for (int i = 0; i < a->n_tls_listen; i++) {
+        char s[RTC_ADDR_STRLEN];
+        if (rtc_tcp_listen(&a->tls_fd[i], &a->tls_listen[i], 0, &a->tls_addr[i]) != RTC_OK) {
+            rtc_addr_fmt(&a->tls_listen[i], s, sizeof s);
+            fprintf(stderr, "cwebrtc turn-server: cannot listen tls %s: %s\n", s, strerror(errno));
+            goto out;
+        }
+        rtc_loop_watch(a->loop, a->tls_fd[i], RTC_LOOP_READ, on_accept, &a->tls_addr[i]);
+        rtc_addr_fmt(&a->tls_addr[i], s, sizeof s);
+        printf("listening tls %s\n", s);
+    }
     if (o.have_metrics) {
         rtc_addr mb;
         if (rtc_tcp_listen(&a->metrics_fd, &o.metrics, 0, &mb) != RTC_OK) {
@@ -822,17 +1405,23 @@ int cmd_turn_server(int argc, char **argv) {
         printf("metrics http://%s/metrics\n", s);
     }
     fflush(stdout);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGHUP, on_signal);
+    if (pipe2(a->sig_pipe, O_NONBLOCK | O_CLOEXEC) != 0 ||
+        rtc_loop_watch(a->loop, a->sig_pipe[0], RTC_LOOP_READ, on_sig_pipe, &o) != RTC_OK) {
+        fprintf(stderr, "cwebrtc turn-server: cannot create the signal pipe\n");
+        goto out;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     rearm(a);
-    for (;;) {
-        int r = rtc_loop_run(a->loop);
-        if (r != RTC_OK) break;
-        if (!a->reload) break; /* stopped by SIGINT/SIGTERM */
-    }
-    rc = EXIT_OK;
+    if (rtc_loop_run(a->loop) == RTC_OK) rc = EXIT_OK;
+    signal(SIGHUP, SIG_IGN);
 out:
     while (a->conns) conn_close(a->conns, false);
     rtc_turn_server_free(a->srv); /* closes every relay socket */
@@ -852,9 +1441,23 @@ out:
             rtc_net_close(a->tcp_fd[i]);
         }
     }
+    for (int i = 0; i < MAX_LISTEN; i++)
+        if (a->tls_fd[i] >= 0) {
+            rtc_loop_unwatch(a->loop, a->tls_fd[i]);
+            rtc_net_close(a->tls_fd[i]);
+        }
+    SSL_CTX_free(a->tls_ctx);
+    free(a->cert);
+    free(a->pkey);
+    free(a->cipher_list);
     if (a->metrics_fd >= 0) {
         rtc_loop_unwatch(a->loop, a->metrics_fd);
         rtc_net_close(a->metrics_fd);
+    }
+    if (a->sig_pipe[0] >= 0) {
+        if (a->loop) rtc_loop_unwatch(a->loop, a->sig_pipe[0]);
+        close(a->sig_pipe[0]);
+        close(a->sig_pipe[1]);
     }
     if (a->loop) rtc_loop_timer_stop(a->loop, &a->timer);
     rtc_loop_free(a->loop);

@@ -65,6 +65,32 @@ typedef struct rtc_turn_relay_ops {
     void *ud;
 } rtc_turn_relay_ops;
 
+/*
+** RFC 6062 TCP relaying, implemented by the embedding program (optional: without
+** `listen` an Allocate with REQUESTED-TRANSPORT=TCP gets 442). The core does the STUN
+** side (Connect, ConnectionBind, ConnectionAttempt, the 30 s timers); the app owns the
+** TCP sockets and, once a data connection is bound, copies bytes between the two
+** sockets itself (the core never sees relayed TCP data).
+** listen:   open a TCP listening socket on a relayed address of `family`; like relay.open.
+** unlisten: the allocation is gone: close the listener and every connection (pending or
+**           bound) that belongs to it.
+** connect:  start a connection from the relay `handle` to `peer` for Connect, known as
+**           `conn_id`; report the outcome with rtc_turn_server_tcp_connected(). Return
+**           0, or a negative rtc_err (then the client gets 447 at once).
+** drop:     close the peer connection `conn_id` (never bound in time, or Connect failed late).
+** bind:     the client's TCP connection (listener, client) just sent a ConnectionBind for
+**           `conn_id` and its success answer is the next transmit on that connection;
+**           after sending it, splice that connection with the peer connection.
+*/
+typedef struct rtc_turn_tcp_ops {
+    int (*listen)(void *ud, uint8_t family, rtc_addr *relay, void **handle);
+    void (*unlisten)(void *ud, void *handle);
+    int (*connect)(void *ud, void *handle, const rtc_addr *peer, uint32_t conn_id);
+    void (*drop)(void *ud, uint32_t conn_id);
+    void (*bind)(void *ud, uint32_t conn_id, const rtc_addr *listener, const rtc_addr *client);
+    void *ud;
+} rtc_turn_tcp_ops;
+
 typedef struct rtc_turn_server_config {
     const char *realm;          /* required, e.g. "example.org" */
     const char *software;       /* SOFTWARE attribute; NULL => none (the safer default) */
@@ -86,6 +112,7 @@ typedef struct rtc_turn_server_config {
     const rtc_turn_ip_range *denied_peers;  /* deny in addition */
     size_t n_denied_peers;
     uint32_t unauth_rate;       /* 401 answers per second per source IP; 0 => 20 */
+    rtc_turn_tcp_ops tcp;       /* RFC 6062; all NULL => TCP allocations refused (442) */
 } rtc_turn_server_config;
 
 /* Create a server; cfg is copied (strings and ranges too). The nonce key comes from
@@ -132,6 +159,21 @@ RTC_API int rtc_turn_server_handle_peer(rtc_turn_server *s, rtc_time now, const 
 /* The client's TCP connection closed: its allocation ends (RFC 8656 §3.1). */
 RTC_API void rtc_turn_server_client_closed(rtc_turn_server *s, const rtc_addr *listener,
                                            const rtc_addr *client);
+
+/*
+** RFC 6062. rtc_turn_server_tcp_connected(): the connection started by tcp.connect for
+** `conn_id` is up (ok) or failed; the client gets the Connect success with CONNECTION-ID
+** (then it has 30 s to ConnectionBind) or 447. RTC_OK, RTC_ERR_NOT_FOUND (unknown id:
+** the app must close the socket).
+** rtc_turn_server_tcp_peer_accepted(): a peer connected to the TCP relayed address
+** `relay`; with a permission for its IP the client gets a ConnectionAttempt and
+** *conn_id is set (RTC_OK); otherwise RTC_ERR_NOT_FOUND and the app closes it (§5.3).
+*/
+RTC_API int rtc_turn_server_tcp_connected(rtc_turn_server *s, rtc_time now, uint32_t conn_id,
+                                          bool ok);
+RTC_API int rtc_turn_server_tcp_peer_accepted(rtc_turn_server *s, rtc_time now,
+                                              const rtc_addr *relay, const rtc_addr *peer,
+                                              uint32_t *conn_id);
 
 /* A datagram to send. from_relay: send from the relay socket (relay address `from`,
 ** handle as returned by relay.open) to a peer; else from listening address `from` to a

@@ -351,11 +351,30 @@ static alloc_t *alloc_by_relay(const rtc_turn_server *s, const rtc_addr *relay, 
     if (!s->n_buckets) return NULL;
     uint32_t h = rtc_addr_hash(relay) & (uint32_t)(s->n_buckets - 1);
     for (relay_link *l = s->by_relay[h]; l; l = l->next)
-        if (rtc_addr_equal(&l->a->relay[l->slot], relay)) {
+        if (!l->a->tcp_relay && rtc_addr_equal(&l->a->relay[l->slot], relay)) {
             *which = l->slot;
             return l->a;
         }
     return NULL;
+}
+
+/* The RFC 6062 allocation listening on TCP `relay` (a UDP relay may share IP:port). */
+static alloc_t *alloc_by_tcp_relay(const rtc_turn_server *s, const rtc_addr *relay) {
+    if (!s->n_buckets) return NULL;
+    uint32_t h = rtc_addr_hash(relay) & (uint32_t)(s->n_buckets - 1);
+    for (relay_link *l = s->by_relay[h]; l; l = l->next)
+        if (l->a->tcp_relay && rtc_addr_equal(&l->a->relay[l->slot], relay)) return l->a;
+    return NULL;
+}
+
+static void pending_unlink(rtc_turn_server *s, tcp_pending *p) {
+    for (tcp_pending **pp = &s->pending; *pp; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+    s->n_pending--;
+    rtc_free(&s->env, p, sizeof *p);
 }
 
 static void alloc_free(rtc_turn_server *s, alloc_t *a) {
@@ -379,8 +398,21 @@ static void alloc_free(rtc_turn_server *s, alloc_t *a) {
             *pp = a->all_next;
             break;
         }
-    for (int i = 0; i < 2; i++)
-        if (a->relay[i].family) s->cfg.relay.close(s->cfg.relay.ud, a->handle[i]);
+    /* The app's unlisten closes every connection of a TCP relay, pending ones included. */
+    for (tcp_pending **pp = &s->pending; *pp;) {
+        tcp_pending *p = *pp;
+        if (p->a == a) {
+            *pp = p->next;
+            s->n_pending--;
+            rtc_free(&s->env, p, sizeof *p);
+        } else {
+            pp = &p->next;
+        }
+    }
+    if (a->tcp_relay) s->cfg.tcp.unlisten(s->cfg.tcp.ud, a->handle[0]);
+    else
+        for (int i = 0; i < 2; i++)
+            if (a->relay[i].family) s->cfg.relay.close(s->cfg.relay.ud, a->handle[i]);
     user_entry *u = user_find(s, a->username, a->username_len);
     if (u && u->allocations) u->allocations--;
     if (s->stats.allocations) s->stats.allocations--;
@@ -600,8 +632,17 @@ static void handle_allocate(rtc_turn_server *s, req_ctx *r) {
         send_error(s, r, RTC_STUN_ERR_BAD_REQUEST, "REQUESTED-TRANSPORT missing");
         return;
     }
-    if (proto != RTC_STUN_TRANSPORT_UDP) {
+    bool tcp = proto == 6 && s->cfg.tcp.listen;
+    if (proto != RTC_STUN_TRANSPORT_UDP && !tcp) {
         send_error(s, r, RTC_STUN_ERR_UNSUPPORTED_TRANSPORT, NULL);
+        return;
+    }
+    /* RFC 6062 §5.1: a TCP allocation needs a TCP/TLS control connection, and has no
+    ** EVEN-PORT, RESERVATION-TOKEN or second address family. */
+    if (tcp && (r->transport != RTC_TURN_TCP || rtc_stun_find(m, RTC_STUN_ATTR_EVEN_PORT) ||
+                rtc_stun_find(m, RTC_STUN_ATTR_RESERVATION_TOKEN) ||
+                rtc_stun_find(m, RTC_STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY))) {
+        send_error(s, r, RTC_STUN_ERR_BAD_REQUEST, "TCP relay needs a TCP connection");
         return;
     }
     uint8_t fam = 0, addfam = 0;
@@ -640,7 +681,15 @@ static void handle_allocate(rtc_turn_server *s, req_ctx *r) {
     uint8_t fams[2] = {has_fam && fam == RTC_STUN_FAMILY_IPV6 ? RTC_AF_INET6 : RTC_AF_INET,
                        has_add ? RTC_AF_INET6 : 0};
     int failed = 0;
-    for (int i = 0; i < 2 && fams[i]; i++) {
+    if (tcp) {
+        int rc = s->cfg.tcp.listen(s->cfg.tcp.ud, fams[0], &a->relay[0], &a->handle[0]);
+        if (rc != RTC_OK) {
+            memset(&a->relay[0], 0, sizeof a->relay[0]);
+            failed = rc == RTC_ERR_UNSUPPORTED ? 440 : 508;
+        }
+        a->tcp_relay = rc == RTC_OK;
+    }
+    for (int i = 0; i < 2 && fams[i] && !tcp; i++) {
         uint64_t tok = 0;
         int rc = s->cfg.relay.open(s->cfg.relay.ud, fams[i], even && i == 0, reserve_next && i == 0,
                                    i == 0 ? token_in : 0, &a->relay[i], &a->handle[i], &tok);
@@ -652,7 +701,7 @@ static void handle_allocate(rtc_turn_server *s, req_ctx *r) {
         if (i == 0 && reserve_next) a->token = tok;
     }
     if (failed) {
-        for (int i = 0; i < 2; i++)
+        for (int i = 0; i < 2 && !tcp; i++)
             if (a->relay[i].family) s->cfg.relay.close(s->cfg.relay.ud, a->handle[i]);
         rtc_free(&s->env, a, sizeof *a + r->username_len + 1);
         send_error(s, r, failed, NULL);
@@ -869,6 +918,156 @@ static void relay_to_peer(rtc_turn_server *s, alloc_t *a, rtc_time now, const rt
     s->stats.relayed_bytes += len;
 }
 
+/* ---- RFC 6062 TCP relaying ------------------------------------------------------------- */
+
+static tcp_pending *pending_find(const rtc_turn_server *s, uint32_t id) {
+    for (tcp_pending *p = s->pending; p; p = p->next)
+        if (p->id == id) return p;
+    return NULL;
+}
+
+static tcp_pending *pending_new(rtc_turn_server *s, alloc_t *a, const rtc_addr *peer, rtc_time now) {
+    if (s->n_pending >= RTC_TURN_TCP_PENDING_MAX) return NULL;
+    tcp_pending *p = rtc_calloc(&s->env, sizeof *p);
+    if (!p) return NULL;
+    do { /* unique, non-zero: ids are unguessable so a stranger cannot bind */
+        rtc_random(&s->env, (uint8_t *)&p->id, sizeof p->id);
+    } while (!p->id || pending_find(s, p->id));
+    p->a = a;
+    p->peer = *peer;
+    p->expires = now + RTC_TURN_TCP_BIND_US;
+    p->next = s->pending;
+    s->pending = p;
+    s->n_pending++;
+    return p;
+}
+
+/* §5.2: Connect: open a TCP connection from the relayed address to the peer. */
+static void handle_connect(rtc_turn_server *s, req_ctx *r) {
+    alloc_t *a = authed_alloc(s, r);
+    if (!a) return;
+    rtc_addr peer;
+    if (!a->tcp_relay ||
+        rtc_stun_get_xor_addr(r->msg, RTC_STUN_ATTR_XOR_PEER_ADDRESS, &peer) != RTC_OK) {
+        send_error(s, r, RTC_STUN_ERR_BAD_REQUEST, NULL);
+        return;
+    }
+    if (!check_peer(s, r, a, &peer)) return;
+    for (tcp_pending *p = s->pending; p; p = p->next)
+        if (p->a == a && rtc_addr_equal(&p->peer, &peer)) {
+            send_error(s, r, RTC_STUN_ERR_CONNECTION_ALREADY_EXISTS, NULL);
+            return;
+        }
+    tcp_pending *p = pending_new(s, a, &peer, r->now);
+    if (!p) {
+        send_error(s, r, RTC_STUN_ERR_INSUFFICIENT_CAPACITY, NULL);
+        return;
+    }
+    p->connecting = true;
+    memcpy(p->tid, r->msg->tid, RTC_STUN_TID_LEN);
+    if (s->cfg.tcp.connect(s->cfg.tcp.ud, a->handle[0], &peer, p->id) != RTC_OK) {
+        pending_unlink(s, p);
+        send_error(s, r, RTC_STUN_ERR_CONNECTION_TIMEOUT, NULL);
+    }
+}
+
+/* The Connect answer, built later than its request: integrity with the allocation's key. */
+static void connect_answer(rtc_turn_server *s, tcp_pending *p, int code) {
+    alloc_t *a = p->a;
+    out_slot *o = out_begin(s);
+    if (!o) return;
+    rtc_stun_builder b;
+    rtc_stun_build_init(&b, o->buf, sizeof o->buf, RTC_STUN_CONNECT,
+                        code ? RTC_STUN_ERROR : RTC_STUN_SUCCESS, p->tid);
+    if (code) rtc_stun_add_error_code(&b, code, NULL);
+    else rtc_stun_add_u32(&b, RTC_STUN_ATTR_CONNECTION_ID, p->id);
+    if (s->cfg.software) rtc_stun_add_string(&b, RTC_STUN_ATTR_SOFTWARE, s->cfg.software);
+    rtc_stun_add_integrity(&b, &a->key);
+    rtc_stun_add_fingerprint(&b);
+    int n = rtc_stun_build_finish(&b);
+    if (n <= 0) return;
+    o->t.from_relay = false;
+    o->t.transport = (rtc_turn_transport)a->transport;
+    o->t.from = a->listener;
+    o->t.to = a->client;
+    out_commit(s, o, (size_t)n);
+}
+
+int rtc_turn_server_tcp_connected(rtc_turn_server *s, rtc_time now, uint32_t conn_id, bool ok) {
+    if (!s) return RTC_ERR_INVALID;
+    tcp_pending *p = pending_find(s, conn_id);
+    if (!p || !p->connecting) return RTC_ERR_NOT_FOUND;
+    if (!ok) {
+        connect_answer(s, p, RTC_STUN_ERR_CONNECTION_TIMEOUT);
+        pending_unlink(s, p);
+        return RTC_OK;
+    }
+    p->connecting = false;
+    p->expires = now + RTC_TURN_TCP_BIND_US;
+    (void)perm_install(s, p->a, &p->peer, now); /* the client asked for this peer */
+    connect_answer(s, p, 0);
+    return RTC_OK;
+}
+
+/* §5.3: a peer connected to the relayed address: tell the client if it may. */
+int rtc_turn_server_tcp_peer_accepted(rtc_turn_server *s, rtc_time now, const rtc_addr *relay,
+                                      const rtc_addr *peer, uint32_t *conn_id) {
+    if (!s || !relay || !peer || !conn_id) return RTC_ERR_INVALID;
+    alloc_t *a = alloc_by_tcp_relay(s, relay);
+    if (!a || a->expires <= now || !perm_find(a, peer, now)) {
+        s->stats.dropped++;
+        return RTC_ERR_NOT_FOUND;
+    }
+    out_slot *o = out_begin(s);
+    if (!o) return RTC_ERR_NOMEM;
+    tcp_pending *p = pending_new(s, a, peer, now);
+    if (!p) {
+        s->stats.dropped++;
+        return RTC_ERR_NOMEM;
+    }
+    uint8_t tid[RTC_STUN_TID_LEN];
+    rtc_random(&s->env, tid, sizeof tid);
+    rtc_stun_builder b;
+    rtc_stun_build_init(&b, o->buf, sizeof o->buf, RTC_STUN_CONNECTION_ATTEMPT, RTC_STUN_INDICATION,
+                        tid);
+    rtc_stun_add_xor_addr(&b, RTC_STUN_ATTR_XOR_PEER_ADDRESS, peer);
+    rtc_stun_add_u32(&b, RTC_STUN_ATTR_CONNECTION_ID, p->id);
+    rtc_stun_add_fingerprint(&b);
+    int n = rtc_stun_build_finish(&b);
+    if (n <= 0) {
+        pending_unlink(s, p);
+        return RTC_ERR_TOO_SMALL;
+    }
+    o->t.from_relay = false;
+    o->t.transport = (rtc_turn_transport)a->transport;
+    o->t.from = a->listener;
+    o->t.to = a->client;
+    out_commit(s, o, (size_t)n);
+    *conn_id = p->id;
+    return RTC_OK;
+}
+
+/* §5.4: ConnectionBind on a new TCP connection makes it the data connection of conn_id. */
+static void handle_connection_bind(rtc_turn_server *s, req_ctx *r) {
+    if (r->transport != RTC_TURN_TCP || alloc_by_tuple(s, r->transport, r->listener, r->client)) {
+        send_error(s, r, RTC_STUN_ERR_BAD_REQUEST, NULL);
+        return;
+    }
+    if (!authenticate(s, r)) return;
+    uint32_t id;
+    tcp_pending *p = rtc_stun_get_u32(r->msg, RTC_STUN_ATTR_CONNECTION_ID, &id) == RTC_OK
+                         ? pending_find(s, id)
+                         : NULL;
+    /* Only the allocation's own user may take the connection. */
+    if (!p || p->connecting || !same_user(p->a, r) || !s->cfg.tcp.bind) {
+        send_error(s, r, RTC_STUN_ERR_BAD_REQUEST, "Unknown CONNECTION-ID");
+        return;
+    }
+    simple_success(s, r, false, 0);
+    pending_unlink(s, p);
+    s->cfg.tcp.bind(s->cfg.tcp.ud, id, r->listener, r->client);
+}
+
 static void handle_send(rtc_turn_server *s, req_ctx *r) {
     alloc_t *a = alloc_by_tuple(s, r->transport, r->listener, r->client);
     rtc_addr peer;
@@ -929,6 +1128,8 @@ int rtc_turn_server_handle_client(rtc_turn_server *s, rtc_time now, rtc_turn_tra
     case RTC_STUN_REFRESH: handle_refresh(s, &r); break;
     case RTC_STUN_CREATE_PERMISSION: handle_create_permission(s, &r); break;
     case RTC_STUN_CHANNEL_BIND: handle_channel_bind(s, &r); break;
+    case RTC_STUN_CONNECT: handle_connect(s, &r); break;
+    case RTC_STUN_CONNECTION_BIND: handle_connection_bind(s, &r); break;
     default: send_error(s, &r, RTC_STUN_ERR_BAD_REQUEST, "Unsupported method"); break;
     }
     r.key = (rtc_stun_key){0};
@@ -993,6 +1194,19 @@ int rtc_turn_server_handle_timeout(rtc_turn_server *s, rtc_time now) {
     if (!s) return RTC_ERR_INVALID;
     if (now < s->next_sweep) return RTC_OK;
     s->next_sweep = now + RTC_SEC(1);
+    /* RFC 6062: Connects that never finished get 447; unbound connections are closed. */
+    for (tcp_pending **pp = &s->pending; *pp;) {
+        tcp_pending *p = *pp;
+        if (p->expires > now) {
+            pp = &p->next;
+            continue;
+        }
+        if (p->connecting) connect_answer(s, p, RTC_STUN_ERR_CONNECTION_TIMEOUT);
+        s->cfg.tcp.drop(s->cfg.tcp.ud, p->id);
+        *pp = p->next;
+        s->n_pending--;
+        rtc_free(&s->env, p, sizeof *p);
+    }
     alloc_t *a = s->all;
     while (a) {
         alloc_t *next = a->all_next;
@@ -1042,6 +1256,8 @@ int rtc_turn_server_new(rtc_turn_server **out, const rtc_turn_server_config *cfg
     if (!cfg || !cfg->realm || !*cfg->realm || strlen(cfg->realm) > 255 || !cfg->relay.open ||
         !cfg->relay.close)
         return RTC_ERR_INVALID;
+    if (cfg->tcp.listen && (!cfg->tcp.unlisten || !cfg->tcp.connect || !cfg->tcp.drop || !cfg->tcp.bind))
+        return RTC_ERR_INVALID; /* RFC 6062 needs every hook */
     rtc_env e;
     rtc_env_copy(&e, env);
     rtc_turn_server *s = rtc_calloc(&e, sizeof *s);

@@ -13,6 +13,8 @@
 #define RTC_TURN_OUT_SLOTS 16     /* one input produces at most one or two outputs */
 #define RTC_TURN_MAX_DATA 1600    /* largest relayed payload (UDP path MTU class) */
 #define RTC_TURN_RATE_BUCKETS 1024
+#define RTC_TURN_TCP_PENDING_MAX 1024   /* RFC 6062 connections waiting for Connect/Bind */
+#define RTC_TURN_TCP_BIND_US 30000000  /* §5.2/§5.3: 30 s to ConnectionBind */
 
 typedef struct user_entry {
     struct user_entry *next;
@@ -36,6 +38,18 @@ typedef struct chan_t {
 } chan_t;
 
 typedef struct alloc_t alloc_t;
+
+/* An RFC 6062 peer connection the core still cares about: connecting (Connect sent to
+** the app, answer pending) or waiting for the client's ConnectionBind. */
+typedef struct tcp_pending {
+    struct tcp_pending *next;
+    uint32_t id;
+    alloc_t *a;
+    rtc_addr peer;
+    bool connecting;
+    uint8_t tid[RTC_STUN_TID_LEN]; /* the Connect request's */
+    rtc_time expires;
+} tcp_pending;
 typedef struct relay_link {
     alloc_t *a;
     int slot;
@@ -47,6 +61,7 @@ struct alloc_t {
     relay_link rl[2];
     uint32_t tuple_hash;
     int transport;
+    bool tcp_relay;        /* RFC 6062 allocation: relay[0] is a TCP listener */
     rtc_addr listener, client;
     rtc_addr relay[2];     /* [0] the requested family, [1] the additional IPv6 one */
     void *handle[2];
@@ -103,6 +118,8 @@ struct rtc_turn_server {
     relay_link **by_relay;
     size_t n_buckets;
     rtc_time next_sweep;
+    tcp_pending *pending; /* RFC 6062, at most RTC_TURN_TCP_PENDING_MAX */
+    size_t n_pending;
     rtc_turn_server_stats stats;
     rate_bucket rate[RTC_TURN_RATE_BUCKETS];
     out_slot out[RTC_TURN_OUT_SLOTS];

@@ -133,12 +133,14 @@ static int exchange(client *c, const uint8_t *buf, int len) {
     return code;
 }
 
+static uint8_t ALLOC_PROTO = RTC_STUN_TRANSPORT_UDP; /* 6: RFC 6062 TCP allocations */
+
 static int allocate_ex(client *c, void (*extra)(rtc_stun_builder *)) {
     uint8_t buf[512];
     rtc_stun_builder b;
     for (int attempt = 0; attempt < 3; attempt++) {
         req_begin(c, &b, buf, sizeof buf, RTC_STUN_ALLOCATE);
-        rtc_stun_add_requested_transport(&b, RTC_STUN_TRANSPORT_UDP);
+        rtc_stun_add_requested_transport(&b, ALLOC_PROTO);
         if (extra) extra(&b);
         req_auth(c, &b);
         int code = exchange(c, buf, rtc_stun_build_finish(&b));
@@ -571,6 +573,162 @@ static void test_many_allocations(void) {
     CHECK_EQ_INT(cnt.live_blocks, 0);
 }
 
+/* ---- RFC 6062: a fake TCP side --------------------------------------------------- */
+typedef struct tcpfake {
+    int listens, unlistens, connects, drops, binds;
+    uint32_t last_connect, last_drop, last_bind;
+    rtc_addr bind_client;
+    bool fail_connect;
+} tcpfake;
+static tcpfake TF;
+static int tf_listen(void *ud, uint8_t family, rtc_addr *relay, void **handle) {
+    rtc_addr_parse(relay, "198.51.100.1:60000", 0);
+    relay->port = (uint16_t)(relay->port + TF.listens);
+    *handle = (void *)(uintptr_t)(++TF.listens);
+    return RTC_OK;
+}
+static void tf_unlisten(void *ud, void *handle) { TF.unlistens++; }
+static int tf_connect(void *ud, void *handle, const rtc_addr *peer, uint32_t id) {
+    TF.connects++;
+    TF.last_connect = id;
+    return TF.fail_connect ? RTC_ERR_IO : RTC_OK;
+}
+static void tf_drop(void *ud, uint32_t id) {
+    TF.drops++;
+    TF.last_drop = id;
+}
+static void tf_bind(void *ud, uint32_t id, const rtc_addr *l, const rtc_addr *c) {
+    TF.binds++;
+    TF.last_bind = id;
+    TF.bind_client = *c;
+}
+static void fill_connid(rtc_stun_builder *b, void *arg) {
+    rtc_stun_add_u32(b, RTC_STUN_ATTR_CONNECTION_ID, *(uint32_t *)arg);
+}
+
+static void test_tcp_relay(void) {
+    rtc_turn_server_config cfg;
+    setup_cfg(&cfg);
+    memset(&TF, 0, sizeof TF);
+    cfg.tcp = (rtc_turn_tcp_ops){tf_listen, tf_unlisten, tf_connect, tf_drop, tf_bind, NULL};
+    REQUIRE(rtc_turn_server_new(&S, &cfg, NULL) == RTC_OK);
+    REQUIRE(rtc_turn_server_add_user(S, "alice", "secret") == RTC_OK);
+    REQUIRE(rtc_turn_server_add_user(S, "bob", "pw") == RTC_OK);
+    NOW = RTC_SEC(1000);
+    ALLOC_PROTO = 6;
+    client u, c, d, e;
+    client_init(&u, "203.0.113.7", 40001, "alice", "secret");
+    CHECK_EQ_INT(allocate(&u), 400); /* §5.1: TCP allocations only over TCP/TLS */
+    client_init(&c, "203.0.113.7", 40000, "alice", "secret");
+    c.transport = RTC_TURN_TCP;
+    REQUIRE(allocate(&c) == 0);
+    CHECK_EQ_INT(TF.listens, 1);
+    CHECK_EQ_INT(R.open, 0); /* no UDP relay for a TCP allocation */
+    rtc_addr relay, peer, peer2, priv;
+    CHECK(rtc_stun_get_xor_addr(&c.msg, RTC_STUN_ATTR_XOR_RELAYED_ADDRESS, &relay) == RTC_OK);
+    CHECK_EQ_INT(relay.port, 60000);
+    rtc_addr_parse(&peer, "198.51.100.77:80", 0);
+    rtc_addr_parse(&peer2, "198.51.100.78:80", 0);
+    rtc_addr_parse(&priv, "10.0.0.1:80", 0);
+
+    /* Connect: answered when the app reports the connection. */
+    CHECK_EQ_INT(simple(&c, RTC_STUN_CONNECT, fill_peer, &peer), -1);
+    CHECK_EQ_INT(TF.connects, 1);
+    CHECK_EQ_INT(simple(&c, RTC_STUN_CONNECT, fill_peer, &peer), 446);
+    CHECK_EQ_INT(simple(&c, RTC_STUN_CONNECT, fill_peer, &priv), 403);
+    CHECK(rtc_turn_server_tcp_connected(S, NOW, 12345, true) == RTC_ERR_NOT_FOUND);
+    CHECK(rtc_turn_server_tcp_connected(S, NOW, TF.last_connect, true) == RTC_OK);
+    c.resp_len = 0;
+    drain(&c, NULL, NULL);
+    REQUIRE(rtc_stun_parse(&c.msg, c.resp, c.resp_len) == RTC_OK);
+    CHECK(c.msg.cls == RTC_STUN_SUCCESS && c.msg.method == RTC_STUN_CONNECT);
+    CHECK(rtc_stun_check_integrity(&c.msg, &c.key) == RTC_OK);
+    uint32_t id = 0;
+    CHECK(rtc_stun_get_u32(&c.msg, RTC_STUN_ATTR_CONNECTION_ID, &id) == RTC_OK);
+    CHECK_EQ_INT(id, TF.last_connect);
+
+    /* ConnectionBind: a new TCP connection, the allocation's own user only. */
+    client_init(&e, "203.0.113.7", 40003, "bob", "pw");
+    e.transport = RTC_TURN_TCP;
+    strcpy(e.nonce, c.nonce);
+    CHECK_EQ_INT(simple(&e, RTC_STUN_CONNECTION_BIND, fill_connid, &id), 400);
+    client_init(&d, "203.0.113.7", 40002, "alice", "secret");
+    strcpy(d.nonce, c.nonce);
+    CHECK_EQ_INT(simple(&d, RTC_STUN_CONNECTION_BIND, fill_connid, &id), 400); /* over UDP */
+    d.transport = RTC_TURN_TCP;
+    uint32_t bogus = id + 1;
+    CHECK_EQ_INT(simple(&d, RTC_STUN_CONNECTION_BIND, fill_connid, &bogus), 400);
+    CHECK_EQ_INT(simple(&c, RTC_STUN_CONNECTION_BIND, fill_connid, &id), 400); /* control conn */
+    CHECK_EQ_INT(TF.binds, 0);
+    CHECK_EQ_INT(simple(&d, RTC_STUN_CONNECTION_BIND, fill_connid, &id), 0);
+    CHECK_EQ_INT(TF.binds, 1);
+    CHECK_EQ_INT(TF.last_bind, id);
+    CHECK(rtc_addr_equal(&TF.bind_client, &d.addr));
+    CHECK_EQ_INT(simple(&d, RTC_STUN_CONNECTION_BIND, fill_connid, &id), 400); /* once */
+
+    /* Failures: at once (447), reported (447), and never reported (447 after 30 s). */
+    TF.fail_connect = true;
+    CHECK_EQ_INT(simple(&c, RTC_STUN_CONNECT, fill_peer, &peer2), 447);
+    TF.fail_connect = false;
+    CHECK_EQ_INT(simple(&c, RTC_STUN_CONNECT, fill_peer, &peer2), -1);
+    CHECK(rtc_turn_server_tcp_connected(S, NOW, TF.last_connect, false) == RTC_OK);
+    c.resp_len = 0;
+    drain(&c, NULL, NULL);
+    REQUIRE(rtc_stun_parse(&c.msg, c.resp, c.resp_len) == RTC_OK);
+    int code = 0;
+    rtc_stun_get_error_code(&c.msg, &code, NULL, NULL);
+    CHECK_EQ_INT(code, 447);
+    CHECK_EQ_INT(simple(&c, RTC_STUN_CONNECT, fill_peer, &peer2), -1);
+    uint32_t slow = TF.last_connect;
+
+    /* Peer-initiated (§5.3): only with a permission; then a ConnectionAttempt. */
+    rtc_addr inpeer;
+    rtc_addr_parse(&inpeer, "198.51.100.90:5555", 0);
+    uint32_t in_id = 0;
+    CHECK(rtc_turn_server_tcp_peer_accepted(S, NOW, &relay, &inpeer, &in_id) == RTC_ERR_NOT_FOUND);
+    CHECK_EQ_INT(simple(&c, RTC_STUN_CREATE_PERMISSION, fill_peer, &inpeer), 0);
+    rtc_addr udp_same = relay; /* a UDP relay may share IP:port: not this allocation */
+    CHECK(rtc_turn_server_handle_peer(S, NOW, &udp_same, &inpeer, (const uint8_t *)"x", 1) ==
+          RTC_ERR_NOT_FOUND);
+    CHECK(rtc_turn_server_tcp_peer_accepted(S, NOW, &relay, &inpeer, &in_id) == RTC_OK);
+    c.resp_len = 0;
+    drain(&c, NULL, NULL);
+    REQUIRE(rtc_stun_parse(&c.msg, c.resp, c.resp_len) == RTC_OK);
+    CHECK(c.msg.cls == RTC_STUN_INDICATION && c.msg.method == RTC_STUN_CONNECTION_ATTEMPT);
+    uint32_t got = 0;
+    rtc_addr gp;
+    CHECK(rtc_stun_get_u32(&c.msg, RTC_STUN_ATTR_CONNECTION_ID, &got) == RTC_OK && got == in_id);
+    CHECK(rtc_stun_get_xor_addr(&c.msg, RTC_STUN_ATTR_XOR_PEER_ADDRESS, &gp) == RTC_OK &&
+          rtc_addr_equal(&gp, &inpeer));
+
+    /* 30 s later: the slow Connect gets 447 and both unbound connections are dropped. */
+    NOW += RTC_SEC(31);
+    c.resp_len = 0;
+    rtc_turn_server_handle_timeout(S, NOW);
+    drain(&c, NULL, NULL);
+    CHECK_EQ_INT(TF.drops, 2);
+    REQUIRE(rtc_stun_parse(&c.msg, c.resp, c.resp_len) == RTC_OK);
+    code = 0;
+    rtc_stun_get_error_code(&c.msg, &code, NULL, NULL);
+    CHECK_EQ_INT(code, 447);
+    CHECK(rtc_turn_server_tcp_connected(S, NOW, slow, true) == RTC_ERR_NOT_FOUND);
+
+    /* The control connection closes: the allocation and its listener go. */
+    rtc_turn_server_client_closed(S, &c.listener, &c.addr);
+    CHECK_EQ_INT(TF.unlistens, 1);
+    ALLOC_PROTO = RTC_STUN_TRANSPORT_UDP;
+    teardown();
+
+    /* Without tcp ops: 442, as before RFC 6062 support. */
+    setup();
+    ALLOC_PROTO = 6;
+    client_init(&c, "203.0.113.7", 40000, "alice", "secret");
+    c.transport = RTC_TURN_TCP;
+    CHECK_EQ_INT(allocate(&c), 442);
+    ALLOC_PROTO = RTC_STUN_TRANSPORT_UDP;
+    teardown();
+}
+
 int main(void) {
     RUN(test_auth_dance);
     RUN(test_relay_paths);
@@ -579,5 +737,6 @@ int main(void) {
     RUN(test_rest_secret_and_quota);
     RUN(test_bad_input_and_limits);
     RUN(test_many_allocations);
+    RUN(test_tcp_relay);
     return TEST_DONE();
 }
