@@ -320,6 +320,8 @@ typedef struct rtc_pc_dc_info {
     int ready_state;              /* 0 connecting, 1 open, 2 closing, 3 closed (W3C order) */
     size_t buffered_amount;
     size_t buffered_amount_low_threshold;
+    /* W3C RTCDataChannelStats: user messages and their payload bytes */
+    uint64_t messages_sent, bytes_sent, messages_received, bytes_received;
 } rtc_pc_dc_info;
 
 typedef struct rtc_pc_event {
@@ -422,6 +424,22 @@ typedef struct rtc_pc_stats {
 } rtc_pc_stats;
 
 RTC_API void rtc_pc_get_stats(const rtc_pc *pc, rtc_pc_stats *out);
+
+/*
+** rtc_pc_get_stats_json() — the W3C RTCStatsReport as a JSON array of report objects, each
+** with "id", "type", "timestamp" (ms, the core's clock) and the W3C members of its type:
+** "peer-connection" (dataChannelsOpened/Closed), "transport" (bytes/packets, dtlsState,
+** dtlsRole, iceState, selectedCandidatePairId, certificate ids, srtpCipher),
+** "candidate-pair" (every checklist pair: local/remoteCandidateId, state, nominated,
+** priority, currentRoundTripTime in s; the selected one also bytes/packets),
+** "local-candidate" / "remote-candidate" (address, port, protocol, candidateType),
+** "certificate" (fingerprint, fingerprintAlgorithm) and one "data-channel" per channel
+** (label, protocol, dataChannelIdentifier, state, messagesSent/Received,
+** bytesSent/Received). Strings are JSON-escaped. Returns the length written (NUL added),
+** RTC_ERR_TOO_SMALL if `size` is too small (nothing useful in buf), RTC_ERR_INVALID.
+** 8 KiB holds a connection with a few pairs and channels.
+*/
+RTC_API int rtc_pc_get_stats_json(const rtc_pc *pc, char *buf, size_t size);
 
 #ifdef __cplusplus
 }

@@ -223,6 +223,10 @@ static void fill_info(rtc_pc *pc, const pc_chan *c, rtc_pc_dc_info *info) {
     info->ready_state = c->ready;
     info->buffered_amount = c->in_dc ? rtc_dc_buffered_amount(pc->dc, (uint16_t)c->id) : 0;
     info->buffered_amount_low_threshold = c->threshold;
+    info->messages_sent = c->msgs_sent;
+    info->bytes_sent = c->bytes_sent;
+    info->messages_received = c->msgs_recv;
+    info->bytes_received = c->bytes_recv;
 }
 
 int rtc_pc_create_data_channel(rtc_pc *pc, const char *label, const rtc_pc_dc_init *init,
@@ -272,7 +276,12 @@ int rtc_pc_dc_send(rtc_pc *pc, uint32_t channel, bool binary, const uint8_t *dat
     pc_chan *c = chan_by_handle(pc, channel);
     if (!c) return RTC_ERR_NOT_FOUND;
     if (!c->in_dc || c->ready != 1) return RTC_ERR_MISUSE;
-    return rtc_dc_send(pc->dc, pc->now, (uint16_t)c->id, binary, data, len);
+    int rc = rtc_dc_send(pc->dc, pc->now, (uint16_t)c->id, binary, data, len);
+    if (rc == RTC_OK) {
+        c->msgs_sent++;
+        c->bytes_sent += len;
+    }
+    return rc;
 }
 
 int rtc_pc_dc_close(rtc_pc *pc, uint32_t channel) {
@@ -838,6 +847,8 @@ static bool dc_event(rtc_pc *pc, const rtc_dc_event *ev, rtc_pc_event *out) {
         return true;
     case RTC_DC_EV_MESSAGE:
         if (!c) return false;
+        c->msgs_recv++;
+        c->bytes_recv += ev->len;
         out->type = RTC_PC_EV_DC_MESSAGE;
         out->channel = c->handle;
         out->binary = ev->binary;

@@ -35,6 +35,7 @@ typedef struct pc_chan {
     int ready; /* 0 connecting, 1 open, 2 closing, 3 closed */
     bool in_dc; /* created in the rtc_dc manager */
     size_t threshold;
+    uint64_t msgs_sent, bytes_sent, msgs_recv, bytes_recv; /* W3C data-channel stats */
 } pc_chan;
 
 /* A queued event; strings owned by the entry until it is handed out. */
