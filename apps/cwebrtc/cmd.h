@@ -8,6 +8,13 @@ int cmd_stun(int argc, char **argv);
 int cmd_stun_server(int argc, char **argv);
 int cmd_turn_server(int argc, char **argv);
 int cmd_signal_server(int argc, char **argv);
+/* The C peers of the signaling protocol (room.h, docs/signaling.md "The C peers"). */
+int cmd_echo_bot(int argc, char **argv);
+int cmd_recv(int argc, char **argv);
+int cmd_send(int argc, char **argv);
+int cmd_chat(int argc, char **argv);
+
+#define APP_DEFAULT_SIGNAL "ws://127.0.0.1:8080/ws"
 
 /* Exit codes shared by the subcommands. */
 #define EXIT_OK 0
