@@ -18,7 +18,10 @@
 //   ?test=send&bytes=N&name=S&peers=K  say hello on every channel; once K channels are open,
 //                              send N random bytes to all of them; report after every verdict
 //   ?test=recv&name=S&peers=K  say hello on every channel; report after K hellos and one file
-//   ?test=echo                 echo every message on every channel back (for native peers)
+//   ?test=echo[&neg=ID]        echo every message on every channel back (for native peers);
+//                              with neg, also on a pre-created negotiated channel ID "negotiated"
+//   ?test=cpeer&do=...         the browser end of tests/integration/browser_cpeer.sh against the C
+//                              peers (cwebrtc echo-bot / recv / send); see the end of this file
 "use strict";
 
 const params = new URLSearchParams(location.search);
@@ -54,10 +57,12 @@ let finished = false;
 function finish(obj) {
   if (finished) return;
   finished = true;
-  report(Object.assign({ event: "done" }, obj));
+  const done = Object.assign({ event: "done" }, obj);
+  // inside cpeer.html's iframe: tell the runner once the result is stored, so it can go on
+  report(done).then(() => { if (window.parent !== window) window.parent.postMessage({ event: "done" }, location.origin); });
 }
-if (TEST === "send" || TEST === "recv") {
-  setTimeout(() => finish({ ok: false, error: "timed out", state: testState }), 75000);
+if (TEST === "send" || TEST === "recv" || TEST === "cpeer") {
+  if (TEST !== "cpeer") setTimeout(() => finish({ ok: false, error: "timed out", state: testState }), 75000);
   window.addEventListener("error", (e) => finish({ ok: false, error: String(e.message) }));
   window.addEventListener("unhandledrejection", (e) => finish({ ok: false, error: String(e.reason) }));
 }
@@ -164,19 +169,21 @@ function connectSignaling() {
         break;
       case "peer-left":
       case "bye":
+        if (TEST === "cpeer") { cpeerGone(m); break; }
         dropPeer(m.type === "bye" ? m.from : m.id);
         break;
       case "offer":
       case "answer":
       case "candidate": {
         const p = peers.get(m.from) || (m.type === "offer" ? newPeer(m.from, false) : null);
+        if (TEST === "cpeer" && m.type === "candidate") cpeer.trickle[m.candidate ? "received" : "receivedEnd"]++;
         if (p) p.enqueue(m);
         break;
       }
       case "error":
         console.log("signaling error: " + JSON.stringify(m));
         chatLine("", `server: ${m.error} (${m.detail})`, true);
-        if (TEST === "send" || TEST === "recv") finish({ ok: false, error: "signaling: " + m.error });
+        if (TEST === "send" || TEST === "recv" || TEST === "cpeer") finish({ ok: false, error: "signaling: " + m.error });
         break;
     }
   };
@@ -197,7 +204,11 @@ function newPeer(id, offerer) {
   pc.ondatachannel = (e) => {
     if (e.channel.label === "chat" && !p.dc) setupChannel(p, e.channel);
     else if (TEST === "echo") echoChannel(e.channel);
+    else if (TEST === "cpeer") cpeer.remoteChannels.push(e.channel.label);
   };
+  if (TEST === "echo" && params.get("neg") !== null)
+    echoChannel(pc.createDataChannel("negotiated", { negotiated: true, id: Number(params.get("neg")) }));
+  if (TEST === "cpeer") cpeerNewPeer(p); // before "chat": a negotiated id must be reserved first
   if (offerer) {
     testState.offers++;
     setupChannel(p, pc.createDataChannel("chat"));
@@ -298,7 +309,7 @@ async function fileComplete(p) {
   rx.row.done(ok, ok ? `received, SHA-256 ok (${(rx.size / 1e6 / Math.max(ms, 1) * 1000).toFixed(1)} MB/s)` :
     "SHA-256 mismatch: discarded", ok ? a : null);
   if (p.dc && p.dc.readyState === "open") p.dc.send(JSON.stringify({ t: "file-ok", id: rx.id, ok, sha256: sha }));
-  if (TEST === "recv") {
+  if (TEST === "recv" || TEST === "cpeer") {
     testState.file = { fileBytes: rx.size, fileSha256: sha, fileName: rx.name, fileMs: Math.round(ms), shaOk: ok };
     testProgress();
   }
@@ -374,10 +385,322 @@ async function testOnOpen(p) {
   testProgress();
 }
 function testProgress() {
+  if (TEST === "cpeer") { cpeerFileDone(); return; }
   if (!(TEST === "send" || TEST === "recv") || !testState.file || testState.texts.length < TEST_PEERS) return;
   const f = testState.file;
   finish(Object.assign({ ok: f.shaOk, offers: testState.offers, answers: testState.answers,
                          texts: testState.texts.slice().sort(), openMs: testState.openMs }, f));
+}
+
+// ---- test=cpeer: the browser against one C peer (tests/integration/browser_cpeer.sh) ----
+// The room holds this page and one C peer; whoever joins last offers (the script orders them).
+//   do=echo&neg=ID&bulk=N&sizes=a,b,..  against `cwebrtc echo-bot [--negotiated-id ID]`: once SCTP
+//        is up, open "reliable", "unordered" (ordered:false), "mrt0" (maxRetransmits:0), "closeme"
+//        and "bulk" (plus the negotiated channel ID "negotiated", created with the connection);
+//        send a text and a binary message of every size on each of the four message channels
+//        at once and compare the echoes byte for byte; close "closeme" and wait for its close event
+//        (the peer must reset its side of the stream too); then N random bytes through "bulk"
+//        (SHA-256 of what went out and of what came back) and one more echo on "reliable".
+//   do=sendfile&sizes=a,b,..[&close=1]  sends one file of each size on "chat" (the page's file
+//        protocol) and waits for each "file-ok" verdict (e.g. to `cwebrtc recv`); then waits up to
+//        `linger` ms for the peer to close (reported, not required); close=1 closes our side.
+//   do=recvfile  waits for one file on "chat" (e.g. from `cwebrtc send`), checks SHA-256, answers
+//        file-ok, then waits for the peer to close the channel or the connection.
+// Every mode reports the selected ICE candidate pair from getStats() and POSTs one "done" result.
+const cpeer = {
+  mode: params.get("do") || "echo",
+  p: null, step: "waiting for the peer", remoteChannels: [], gone: [], t: {}, res: {},
+  trickle: { sent: 0, received: 0, receivedEnd: 0 }, // candidates over signaling
+};
+const CP_TIMEOUT = Number(params.get("timeout") || 60000);
+const cpMs = () => Math.round(performance.now() - T0);
+function cpeerFail(error) {
+  finish(Object.assign({ ok: false, error: String(error), step: cpeer.step, mode: cpeer.mode, t: cpeer.t }, cpeer.res));
+}
+if (TEST === "cpeer") setTimeout(() => cpeerFail("timed out"), CP_TIMEOUT);
+function cpStep(name) { cpeer.step = name; cpeer.t[name] = cpMs(); console.log("cpeer: " + name); }
+// bounded wait for cond() (polled): rejects with `what` after ms
+function cpUntil(cond, ms, what) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const tick = () => {
+      let v;
+      try { v = cond(); } catch (e) { reject(e); return; }
+      if (v) resolve(v);
+      else if (performance.now() - t0 > ms) reject(new Error("timed out waiting for " + what));
+      else setTimeout(tick, 20);
+    };
+    tick();
+  });
+}
+function cpRandBytes(n) {
+  const b = new Uint8Array(n);
+  for (let off = 0; off < n; off += 65536) crypto.getRandomValues(b.subarray(off, Math.min(n, off + 65536)));
+  return b;
+}
+function cpRandText(n) { // n ASCII letters: n characters are n bytes of UTF-8
+  const b = cpRandBytes(n);
+  for (let i = 0; i < n; i++) b[i] = 97 + (b[i] % 26);
+  return new TextDecoder().decode(b);
+}
+function cpSizes(def) { return (params.get("sizes") || def).split(",").filter((x) => x !== "").map(Number); }
+
+function cpeerNewPeer(p) {
+  if (cpeer.p) { cpeerFail("a second peer joined the room: " + p.id); return; }
+  cpeer.p = p;
+  cpStep("peer");
+  cpeer.res.offerer = p.offerer;
+  const neg = params.get("neg");
+  if (neg !== null) p.neg = p.pc.createDataChannel("negotiated", { negotiated: true, id: Number(neg) });
+  cpeer.states = [];
+  p.pc.addEventListener("connectionstatechange", () => cpeer.states.push(p.pc.connectionState + "@" + cpMs()));
+  p.pc.addEventListener("icecandidate", (e) => { if (e.candidate) cpeer.trickle.sent++; });
+  const run = { echo: cpeerEcho, sendfile: cpeerSendFile, recvfile: cpeerRecvFile }[cpeer.mode];
+  if (!run) { cpeerFail("unknown do=" + cpeer.mode); return; }
+  run(p).catch((e) => cpeerFail(e && e.message ? e.message : e));
+}
+// peer-left / bye: recorded; the connection is closed only after a grace period so that the close
+// the page is waiting for is the one that came over the peer connection, not our own pc.close()
+function cpeerGone(m) {
+  const p = cpeer.p;
+  cpeer.gone.push(m.type + "@" + cpMs() + (p ? " dc=" + (p.dc ? p.dc.readyState : "none") + " pc=" + p.pc.connectionState : ""));
+  setTimeout(() => { cpeer.dropped = true; dropPeer(m.type === "bye" ? m.from : m.id); }, 3000);
+}
+function cpOpen(dc) {
+  if (dc.readyState === "open") return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    dc.addEventListener("open", resolve);
+    dc.addEventListener("close", () => reject(new Error(`channel ${dc.label} closed before it opened`)));
+  });
+}
+function cpDesc(dc) {
+  return { id: dc.id, ordered: dc.ordered, maxRetransmits: dc.maxRetransmits, negotiated: dc.negotiated };
+}
+async function cpStats(pc) {
+  const st = await pc.getStats();
+  let pairId = null, pair = null, pcs = null;
+  st.forEach((r) => {
+    if (r.type === "transport" && r.selectedCandidatePairId) pairId = r.selectedCandidatePairId;
+    if (r.type === "peer-connection") pcs = r;
+  });
+  if (pairId) pair = st.get(pairId);
+  if (!pair) st.forEach((r) => { if (!pair && r.type === "candidate-pair" && r.nominated && r.state === "succeeded") pair = r; });
+  if (!pair) return { pair: null };
+  const cand = (id) => { const c = st.get(id); return c ? `${c.candidateType} ${c.protocol} ${c.address}:${c.port}` : null; };
+  return {
+    pair: { state: pair.state, nominated: pair.nominated, bytesSent: pair.bytesSent, bytesReceived: pair.bytesReceived,
+            rttMs: pair.currentRoundTripTime !== undefined ? Math.round(pair.currentRoundTripTime * 1000) : null,
+            local: cand(pair.localCandidateId), remote: cand(pair.remoteCandidateId) },
+    channelsOpened: pcs ? pcs.dataChannelsOpened : null, channelsClosed: pcs ? pcs.dataChannelsClosed : null,
+  };
+}
+function cpSend(dc, data) { // bounded by bufferedAmount: never queue more than HIGH_WATER
+  return (async () => {
+    while (dc.bufferedAmount > HIGH_WATER) {
+      if (dc.readyState !== "open") throw new Error(`channel ${dc.label} closed while sending`);
+      await waitLow(dc);
+    }
+    dc.send(data);
+  })();
+}
+
+// One text and one binary message of every size on dc, all sent at once; every echo must come back
+// with the same kind and bytes (a key is kind+size: unique per message). ordered: echoes must come
+// in sending order. reliable: all must come back; otherwise (maxRetransmits:0) the test waits until
+// 2 s pass without an echo and requires only what is guaranteed: no corrupted, changed-kind,
+// duplicated or (if ordered) reordered echo, and at least one echo.
+function cpEchoSuite(dc, sizes, reliable) {
+  const msgs = [];
+  for (const n of sizes) for (const kind of ["text", "binary"])
+    msgs.push({ idx: msgs.length, key: kind + n, kind, n, data: kind === "text" ? cpRandText(n) : cpRandBytes(n), got: false });
+  const byKey = new Map(msgs.map((m) => [m.key, m]));
+  const errors = [];
+  let got = 0, lastIdx = -1, lastRx = performance.now();
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    let sent = false;
+    const done = () => {
+      dc.onmessage = null;
+      const missing = msgs.filter((m) => !m.got).map((m) => m.key);
+      if (reliable && missing.length) errors.push("missing echoes: " + missing.join(" "));
+      if (!got) errors.push("no echo at all");
+      resolve({ label: dc.label, sent: msgs.length, echoed: got, missing, errors, ms: Math.round(performance.now() - t0),
+                channel: cpDesc(dc) });
+    };
+    dc.onmessage = (e) => {
+      lastRx = performance.now();
+      const kind = typeof e.data === "string" ? "text" : "binary";
+      const n = kind === "text" ? e.data.length : e.data.byteLength;
+      const m = byKey.get(kind + n);
+      if (!m) { errors.push(`unexpected ${kind} echo of ${n} bytes`); return; }
+      if (m.got) { errors.push("duplicate echo " + m.key); return; }
+      m.got = true;
+      got++;
+      let same = true;
+      if (kind === "text") same = e.data === m.data;
+      else {
+        const b = new Uint8Array(e.data);
+        for (let i = 0; i < n && same; i++) same = b[i] === m.data[i];
+      }
+      if (!same) errors.push("echo differs: " + m.key);
+      if (dc.ordered && m.idx < lastIdx) errors.push(`reordered: ${m.key} after #${lastIdx}`);
+      lastIdx = Math.max(lastIdx, m.idx);
+      if (got === msgs.length) done();
+    };
+    (async () => {
+      for (const m of msgs) await cpSend(dc, m.data);
+      sent = true;
+      if (!reliable) {
+        const quiet = () => {
+          if (!dc.onmessage) return;
+          if (performance.now() - lastRx > 2000) done(); else setTimeout(quiet, 200);
+        };
+        lastRx = performance.now();
+        quiet();
+      }
+    })().catch((e) => { errors.push(String(e)); done(); });
+  });
+}
+// one round trip of a short text on dc
+function cpPing(dc, text, ms) {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no echo on ${dc.label} within ${ms} ms`)), ms);
+    dc.onmessage = (e) => {
+      if (e.data !== text) return;
+      clearTimeout(t);
+      dc.onmessage = null;
+      resolve();
+    };
+    dc.send(text);
+  });
+}
+async function cpBulk(dc, n) {
+  dc.bufferedAmountLowThreshold = LOW_WATER;
+  const data = cpRandBytes(n);
+  const shaSent = await sha256hex(data);
+  const chunks = [];
+  let got = 0, bad = null;
+  const back = new Promise((resolve) => {
+    dc.onmessage = (e) => {
+      if (typeof e.data === "string") bad = "text message on bulk";
+      else { chunks.push(e.data); got += e.data.byteLength; }
+      if (got >= n || bad) resolve();
+    };
+  });
+  const t0 = performance.now();
+  for (let off = 0; off < n; off += CHUNK_MAX) await cpSend(dc, data.subarray(off, Math.min(n, off + CHUNK_MAX)));
+  const sentMs = performance.now() - t0;
+  await back;
+  const ms = performance.now() - t0;
+  const shaBack = await sha256hex(await new Blob(chunks).arrayBuffer());
+  return { bytes: n, bytesBack: got, shaSent, shaBack, ok: !bad && got === n && shaSent === shaBack, error: bad,
+           sentMs: Math.round(sentMs), ms: Math.round(ms), mbPerS: +(n / 1000 / Math.max(ms, 1)).toFixed(2) };
+}
+
+async function cpeerEcho(p) {
+  const pc = p.pc;
+  await cpUntil(() => pc.sctp && pc.sctp.state === "connected", CP_TIMEOUT, "SCTP connected");
+  cpStep("sctp");
+  const mk = (label, opts) => { const dc = pc.createDataChannel(label, opts); dc.binaryType = "arraybuffer"; return dc; };
+  const ch = { reliable: mk("reliable"), unordered: mk("unordered", { ordered: false }),
+               mrt0: mk("mrt0", { maxRetransmits: 0 }), closeme: mk("closeme"), bulk: mk("bulk") };
+  if (p.neg) { p.neg.binaryType = "arraybuffer"; ch.negotiated = p.neg; }
+  await Promise.all(Object.values(ch).map(cpOpen));
+  cpStep("open");
+  cpeer.res.maxMessageSize = pc.sctp.maxMessageSize;
+  const sizes = cpSizes("0,1,1000,16384,65536,262144");
+  const labels = ["reliable", "unordered", "mrt0"].concat(ch.negotiated ? ["negotiated"] : []);
+  const suites = await Promise.all(labels.map((l) => cpEchoSuite(ch[l], sizes, l !== "mrt0")));
+  cpeer.res.echo = suites;
+  cpStep("echoed");
+  // close from the browser: the close event needs the peer to reset its outgoing stream too
+  await cpPing(ch.closeme, "before close", 10000);
+  const tc = performance.now();
+  const closed = new Promise((resolve) => ch.closeme.addEventListener("close", resolve));
+  ch.closeme.close();
+  await Promise.race([closed, cpUntil(() => false, 10000, "closeme's close event")]);
+  cpeer.res.close = { label: "closeme", closeMs: Math.round(performance.now() - tc), state: ch.closeme.readyState };
+  cpStep("closed");
+  // the peer keeps serving the other channels
+  const n = Number(params.get("bulk") || 0);
+  if (n > 0) cpeer.res.bulk = await cpBulk(ch.bulk, n);
+  cpStep("bulk");
+  await cpPing(ch.reliable, "after close and bulk", 10000);
+  cpeer.res.afterClose = true;
+  cpeer.res.stats = await cpStats(pc);
+  cpeer.res.openChannels = Object.values(ch).filter((dc) => dc.readyState === "open").map((dc) => dc.label);
+  cpStep("done");
+  const errs = [].concat(...suites.map((s) => s.errors.map((e) => s.label + ": " + e)));
+  if (cpeer.res.bulk && !cpeer.res.bulk.ok) errs.push("bulk: " + JSON.stringify(cpeer.res.bulk));
+  cpeerFinish(errs);
+}
+function cpeerFinish(errs) {
+  const st = cpeer.res.stats;
+  const pc = cpeer.p.pc, count = (d) => (d && d.sdp ? (d.sdp.match(/^a=candidate:/gm) || []).length : null);
+  cpeer.res.trickle = Object.assign({ inLocalSdp: count(pc.localDescription), inRemoteSdp: count(pc.remoteDescription) },
+                                    cpeer.trickle);
+  if (!cpeer.trickle.sent || !cpeer.trickle.received) errs.push("no trickled candidate in one direction");
+  if (!st || !st.pair) errs.push("getStats: no selected candidate pair");
+  else if (!(st.pair.state === "succeeded" && st.pair.nominated && st.pair.bytesSent > 0 && st.pair.bytesReceived > 0))
+    errs.push("getStats: selected pair not succeeded+nominated with bytes both ways");
+  finish(Object.assign({ ok: errs.length === 0, errors: errs, mode: cpeer.mode, t: cpeer.t, states: cpeer.states,
+                         gone: cpeer.gone, remoteChannels: cpeer.remoteChannels }, cpeer.res));
+}
+// Waits up to ms for the peer to close: our "chat" channel's close event, or the connection leaving
+// "connected" (closed/failed/disconnected). Returns what was seen.
+// Our own pc.close() (cpeerGone's, after the grace period) does not count.
+async function cpWaitPeerClose(p, ms) {
+  const t0 = performance.now();
+  const seen = () => !cpeer.dropped && ((p.dc && p.dc.readyState === "closed") ||
+                                        ["closed", "failed", "disconnected"].includes(p.pc.connectionState));
+  const now = () => ({ seen: true, dc: p.dc ? p.dc.readyState : null, pc: p.pc.connectionState,
+                       ms: Math.round(performance.now() - t0) });
+  try { return await cpUntil(() => seen() && now(), ms, "the peer's close"); } catch (e) {
+    return Object.assign(now(), { seen: false, dropped: !!cpeer.dropped });
+  }
+}
+async function cpeerSendFile(p) {
+  await cpUntil(() => p.dc && p.dc.readyState === "open", CP_TIMEOUT, "the chat channel");
+  cpStep("open");
+  cpeer.res.maxMessageSize = p.pc.sctp.maxMessageSize;
+  const errs = [];
+  cpeer.res.files = [];
+  for (const n of cpSizes("1000000")) {
+    const data = cpRandBytes(n);
+    const sha = await sha256hex(data);
+    const name = `browser-${n}.bin`;
+    const t0 = performance.now();
+    const ack = await sendFile(p, name, data.buffer, sha, transferRow(`${name} to ${p.id.slice(0, 8)}`));
+    const ms = performance.now() - t0;
+    const f = { name, bytes: n, sha256: sha, ackOk: ack.ok, ackSha256: ack.sha256, ms: Math.round(ms),
+                mbPerS: +(n / 1000 / Math.max(ms, 1)).toFixed(2) };
+    cpeer.res.files.push(f);
+    if (!(ack.ok === true && ack.sha256 === sha)) errs.push(`file of ${n} bytes: verdict ${JSON.stringify(ack)}`);
+  }
+  cpStep("sent");
+  cpeer.res.stats = await cpStats(p.pc);
+  if (params.get("close") === "1") { p.dc.close(); p.pc.close(); }
+  else cpeer.res.peerClose = await cpWaitPeerClose(p, Number(params.get("linger") || 0));
+  cpStep("done");
+  cpeerFinish(errs);
+}
+async function cpeerRecvFile(p) {
+  await cpUntil(() => testState.file, CP_TIMEOUT, "a file");
+  // cpeerFileDone took the statistics while the connection was surely up
+  await cpUntil(() => cpeer.res.stats, 5000, "getStats");
+  cpStep("file");
+  cpeer.res.file = testState.file;
+  const errs = testState.file.shaOk ? [] : ["SHA-256 of the received file differs from the announced one"];
+  cpeer.res.peerClose = await cpWaitPeerClose(p, Number(params.get("linger") || 10000));
+  if (!cpeer.res.peerClose.seen) errs.push("the peer did not close the channel or the connection");
+  cpStep("done");
+  cpeerFinish(errs);
+}
+function cpeerFileDone() {
+  if (cpeer.p && !cpeer.statsTaken) {
+    cpeer.statsTaken = true;
+    cpStats(cpeer.p.pc).then((s) => { cpeer.res.stats = s; }, (e) => cpeerFail(e));
+  }
 }
 
 connectSignaling();
