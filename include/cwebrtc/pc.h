@@ -64,8 +64,10 @@ typedef struct rtc_pc rtc_pc;
 
 /* ---- configuration (W3C RTCConfiguration) --------------------------------------------- */
 
-/* One RTCIceServer: "stun:host[:port]" or "turn:host[:port][?transport=udp]" URL.
-** TURN over TCP/TLS (transport=tcp, turns:) is accepted but not used yet. */
+/* One RTCIceServer: "stun:host[:port]", "turn:host[:port][?transport=udp|tcp]" or
+** "turns:host[:port][?transport=tcp]" (TLS over TCP; turns:?transport=udp, i.e. DTLS, is
+** refused). TURN over UDP uses the local UDP addresses; TURN over TCP/TLS needs a byte
+** stream that the core does not own: see "TURN over TCP and TLS" below. */
 typedef struct rtc_pc_ice_server {
     const char *url;        /* one URL; list a server twice for several URLs */
     const char *username;   /* TURN only */
@@ -284,6 +286,10 @@ typedef struct rtc_pc_transmit {
     rtc_addr dst;
     const uint8_t *data; /* borrowed until the next call on the rtc_pc */
     size_t len;
+    uint32_t stream;     /* 0: a UDP datagram src -> dst. > 0: bytes to write, in order, on
+                            the TCP/TLS connection to a TURN server that RTC_PC_EV_RELAY_STREAM
+                            asked for with this `stream` id (dst is that server); drop them
+                            if the connection is not there */
 } rtc_pc_transmit;
 
 typedef enum rtc_pc_event_type {
@@ -306,6 +312,10 @@ typedef enum rtc_pc_event_type {
     RTC_PC_EV_DC_ERROR,                    /* `channel` (0: none), `error`, `what` */
     RTC_PC_EV_RESOLVE,                     /* resolve `name` (a STUN/TURN server or an mDNS
                                               candidate) and call rtc_pc_resolved() */
+    RTC_PC_EV_RELAY_STREAM,                /* open a TCP connection to `address` (with TLS
+                                              when `tls`; `name` is the URL's host, to verify
+                                              the certificate against) for TURN stream
+                                              `stream`; see "TURN over TCP and TLS" */
 } rtc_pc_event_type;
 
 typedef struct rtc_pc_dc_info {
@@ -337,7 +347,10 @@ typedef struct rtc_pc_event {
     bool binary;            /* DC_MESSAGE */
     const uint8_t *data;    /* DC_MESSAGE: borrowed until the next call on the pc */
     size_t len;
-    const char *name;       /* RESOLVE */
+    const char *name;       /* RESOLVE, RELAY_STREAM */
+    uint32_t stream;        /* RELAY_STREAM */
+    rtc_addr address;       /* RELAY_STREAM: the TURN server */
+    bool tls;               /* RELAY_STREAM: turns: (TLS over the TCP connection) */
 } rtc_pc_event;
 
 typedef struct rtc_pc_output {
@@ -346,6 +359,29 @@ typedef struct rtc_pc_output {
     rtc_pc_transmit transmit; /* TRANSMIT */
     rtc_pc_event event;       /* EVENT */
 } rtc_pc_output;
+
+/*
+** TURN over TCP and TLS (turn:?transport=tcp, turns:; RFC 8656 §3.1, RFC 7065). The core
+** stays socket-free: when gathering reaches such a server it emits RTC_PC_EV_RELAY_STREAM
+** (stream id, server address, TLS flag, host name) before anything for that stream. The
+** driver then opens the connection (and runs TLS over it, verifying the server's
+** certificate for `name`), writes the bytes of every TRANSMIT whose `stream` is that id in
+** order (queue them while the connection is still being set up), and hands back:
+**   rtc_pc_relay_stream_input()  the plaintext bytes read (any split; framing is done
+**                                here). RTC_OK; RTC_ERR_NOT_FOUND (no such stream);
+**                                RTC_ERR_PARSE when the stream is garbage: the relay is
+**                                failed, close the connection; RTC_ERR_CLOSED.
+**   rtc_pc_relay_stream_closed() the connection could not be opened, the TLS handshake or
+**                                certificate check failed, or it closed/reset later: the
+**                                allocation is gone, ICE stops counting on that relay.
+**                                RTC_OK, RTC_ERR_NOT_FOUND, RTC_ERR_CLOSED.
+** The allocated relayed candidate itself is UDP (what ICE uses); only the leg to the TURN
+** server is a stream, so it works where outbound UDP is blocked. Drain poll_output after
+** both calls, as after handle_packet. rtc_peer (cwebrtc/peer.h) does all this.
+*/
+RTC_API int rtc_pc_relay_stream_input(rtc_pc *pc, rtc_time now, uint32_t stream,
+                                      const uint8_t *buf, size_t len);
+RTC_API int rtc_pc_relay_stream_closed(rtc_pc *pc, rtc_time now, uint32_t stream);
 
 /* Next output; returns out->kind. See the invariant above. */
 RTC_API rtc_pc_out_kind rtc_pc_poll_output(rtc_pc *pc, rtc_pc_output *out);
@@ -413,6 +449,8 @@ typedef struct rtc_pc_stats {
     bool has_selected_pair;
     rtc_addr local_address, remote_address;
     int local_candidate_type, remote_candidate_type; /* rtc_ice_cand_type */
+    const char *relay_protocol; /* W3C relayProtocol of a relayed local candidate: "udp",
+                                   "tcp" or "tls" (static); NULL otherwise */
     /* "certificate" */
     char local_fingerprint[RTC_DTLS_FINGERPRINT_STRLEN];
     char remote_fingerprint[RTC_DTLS_FINGERPRINT_STRLEN]; /* "" until known */

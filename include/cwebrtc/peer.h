@@ -5,7 +5,9 @@
 ** rtc_peer wraps the sans-IO core (cwebrtc/pc.h): it owns one UDP socket, announces its
 ** address(es) as host candidates, feeds every datagram to the core, sends what the core
 ** transmits, arms one loop timer for the core's next deadline, resolves STUN/TURN host
-** names off the loop thread, and turns the core's events into the callbacks below.
+** names off the loop thread, and turns the core's events into the callbacks below. For
+** TURN over TCP (turn:?transport=tcp) and TLS (turns:) it also owns one non-blocking TCP
+** connection per such server, with TLS (OpenSSL) over it: see tls_* below.
 **
 ** Callback rules (the reason this layer exists, see docs/pc.md):
 **   - callbacks run on the loop thread, from the loop's dispatch, never from inside an
@@ -65,6 +67,13 @@ typedef struct rtc_peer_config {
                                IP (e.g. 127.0.0.1) is the only host candidate; with the
                                wildcard every IPv4 interface address is one */
     bool include_loopback;  /* wildcard: also 127.0.0.1 (tests, same-host peers) */
+    /* turns: servers (TLS over TCP). The certificate is verified by default, against the
+    ** system's CAs and the URL's host (a name, or an IP literal matched against the
+    ** certificate's IP SAN); a failed check fails that relay (logged at WARN). */
+    const char *tls_ca_file; /* PEM file of CAs to trust instead of the system's (copied);
+                                e.g. a test's self-signed server certificate; an
+                                unreadable file fails the turns: relays (logged) */
+    bool tls_insecure;       /* accept any certificate (tests only: no authentication) */
 } rtc_peer_config;
 
 /*

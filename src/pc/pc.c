@@ -356,6 +356,7 @@ static int parse_servers(rtc_pc *pc, const rtc_pc_config *cfg) {
                 return RTC_ERR_INVALID;
             }
             d->udp = tr == RTC_TURN_UDP && !tls;
+            d->tls = tls;
         }
         d->host = rtc_strdup(&pc->env, u.host);
         d->username = s->username ? rtc_strdup(&pc->env, s->username) : NULL;
@@ -491,7 +492,10 @@ int rtc_pc_resolved(rtc_pc *pc, const char *name, const rtc_addr *addr) {
         pc_server *s = &pc->servers[i];
         if (s->addr.family || strcmp(s->host, name) != 0) continue;
         server = true;
-        if (!addr) continue;
+        if (!addr) {
+            s->unresolved = true; /* its relay (if TURN) fails in pc_relay_start */
+            continue;
+        }
         s->addr = *addr;
         s->addr.port = s->port;
         if (!s->turn) rtc_ice_add_stun_server(pc->ice, &s->addr);
@@ -906,6 +910,11 @@ static void pop_event(rtc_pc *pc, rtc_pc_event *out) {
         out->sdp_mline_index = pc->mline;
     } else if (e.type == RTC_PC_EV_RESOLVE) {
         out->name = e.str;
+    } else if (e.type == RTC_PC_EV_RELAY_STREAM) { /* queued by relay.c */
+        out->name = e.str;
+        out->stream = e.channel;
+        out->tls = e.state != 0;
+        if (e.channel >= 1 && e.channel <= pc->n_relays) out->address = pc->relays[e.channel - 1].server;
     } else if (e.type == RTC_PC_EV_DC_OPEN || e.type == RTC_PC_EV_DC_CLOSE) {
         pc_chan *c = chan_by_handle(pc, e.channel);
         if (c) {
@@ -969,13 +978,22 @@ rtc_pc_out_kind rtc_pc_poll_output(rtc_pc *pc, rtc_pc_output *out) {
         return RTC_PC_OUT_TIMEOUT;
     }
     for (int guard = 0; guard < 100000; guard++) {
+        pc_relay_pump(pc); /* first: an ALLOCATED makes ICE emit a candidate below */
         pump_ice(pc);
-        pc_relay_pump(pc);
         pump_dtls(pc);
         update_conn_state(pc);
         if (pc->evq_len) {
             out->kind = RTC_PC_OUT_EVENT;
             pop_event(pc, &out->event);
+            return out->kind;
+        }
+        /* TURN control first: a CreatePermission that ICE's RELAY_PERMISSION just asked
+        ** for must reach the server before the check it permits (over TCP/TLS it then
+        ** always does; before, the first check was dropped and waited 500 ms). */
+        if (pc_relay_poll_transmit(pc, &out->transmit)) {
+            out->kind = RTC_PC_OUT_TRANSMIT;
+            pc->packets_sent++;
+            pc->bytes_sent += out->transmit.len;
             return out->kind;
         }
         rtc_ice_transmit it;
@@ -994,12 +1012,6 @@ rtc_pc_out_kind rtc_pc_poll_output(rtc_pc *pc, rtc_pc_output *out) {
             out->kind = RTC_PC_OUT_TRANSMIT;
             pc->packets_sent++;
             pc->bytes_sent += it.len;
-            return out->kind;
-        }
-        if (pc_relay_poll_transmit(pc, &out->transmit)) {
-            out->kind = RTC_PC_OUT_TRANSMIT;
-            pc->packets_sent++;
-            pc->bytes_sent += out->transmit.len;
             return out->kind;
         }
         if (pc->dtls) {
@@ -1083,6 +1095,7 @@ void rtc_pc_get_stats(const rtc_pc *pc, rtc_pc_stats *out) {
     out->local_address = pc->sel_local;
     out->remote_address = pc->sel_remote;
     out->local_candidate_type = pc->sel_ltype;
+    out->relay_protocol = pc->have_selected ? pc_relay_protocol(pc, pc->sel_relay) : NULL;
     out->remote_candidate_type = pc->sel_rtype;
     snprintf(out->local_fingerprint, sizeof out->local_fingerprint, "%s", pc->local_fp_str);
     snprintf(out->remote_fingerprint, sizeof out->remote_fingerprint, "%s", pc->remote_fp_str);

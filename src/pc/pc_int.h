@@ -50,7 +50,10 @@ typedef struct pc_ev {
 typedef struct pc_server {
     bool turn;
     bool started; /* TURN: a client exists (or it was skipped) */
-    bool udp;     /* TURN over plain UDP (the only transport the core drives yet) */
+    bool udp;     /* TURN over plain UDP; else over a TCP stream the driver opens */
+    bool tls;     /* turns: (TLS over that stream) */
+    bool unresolved;    /* TURN: the host name did not resolve */
+    uint8_t relay_slot; /* TURN: relay id (index + 1 into rtc_pc.relays), 0 before gathering */
     char *host;
     uint16_t port;
     rtc_addr addr; /* family NONE until known */
@@ -74,10 +77,12 @@ struct rtc_pc {
     rtc_addr locals[8]; /* addresses given by rtc_pc_add_local_address */
     size_t n_locals;
 
-    /* TURN (UDP): one allocation per turn: server; relay id = index + 1 */
+    /* TURN: one allocation per turn: server; relay id = index + 1 = stream id of the
+    ** TCP/TLS ones (the driver owns those connections, see relay.c) */
     struct {
         rtc_turn_client *c;
         rtc_addr server, local;
+        bool stream, tls;
     } relays[RTC_PC_MAX_ICE_SERVERS];
     size_t n_relays;
     bool relays_closed;
@@ -188,6 +193,7 @@ PC_INTERNAL rtc_time pc_relay_next_timeout(const rtc_pc *pc);
 PC_INTERNAL void pc_relay_timeout(rtc_pc *pc, rtc_time now);
 PC_INTERNAL void pc_relay_close(rtc_pc *pc);
 PC_INTERNAL void pc_relay_free(rtc_pc *pc);
+PC_INTERNAL const char *pc_relay_protocol(const rtc_pc *pc, uint32_t relay_id);
 PC_INTERNAL void pc_demux_up(rtc_pc *pc, rtc_time now, const rtc_addr *src, const rtc_addr *dst,
                              const uint8_t *buf, size_t len);
 

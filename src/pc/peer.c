@@ -7,12 +7,19 @@
 ** inside a call the application made. The drain polls the core until TIMEOUT, sends
 ** transmits with sendmmsg batches, calls back for events, and re-arms the timer.
 ** A peer freed from its own callback is only marked; the drain frees it on the way out.
+**
+** TURN over TCP/TLS: on RTC_PC_EV_RELAY_STREAM the drain opens a peer_stream (non-blocking
+** connect, TLS with certificate verification; peer_stream.c); transmits tagged with that
+** stream id are written to it; what it reads goes to rtc_pc_relay_stream_input. A stream
+** that died is reported with rtc_pc_relay_stream_closed and freed at the start of the next
+** drain (never while its own code is on the stack).
 */
 #include <stdio.h>
 #include <string.h>
 
 #include "cwebrtc/net.h"
 #include "cwebrtc/peer.h"
+#include "pc/peer_stream.h"
 #include "util/util.h"
 
 #define LOG_MODULE "peer"
@@ -35,12 +42,17 @@ struct rtc_peer {
     uint8_t *txbuf; /* PEER_TX_BATCH * 1500-ish copies: transmit data is borrowed */
     size_t ntx;
     uint8_t rxbuf[PEER_RX_BATCH][PEER_RX_SIZE];
+    peer_stream *streams[RTC_PC_MAX_ICE_SERVERS]; /* TURN over TCP/TLS */
+    char *tls_ca_file;
+    bool tls_insecure;
 };
 
 #define PEER_TX_SLOT 2048
 
 static void peer_destroy(rtc_peer *p);
 static bool drain(rtc_peer *p);
+static void reap_streams(rtc_peer *p);
+static void stream_write(rtc_peer *p, const rtc_pc_transmit *t);
 static void peer_detach(rtc_peer *p);
 
 static void on_timer(rtc_loop *l, rtc_timer *t, void *ud) {
@@ -56,6 +68,10 @@ static void schedule(rtc_peer *p) {
 
 /* Give the core the current time before a mutation that takes none. */
 static void touch(rtc_peer *p) { rtc_pc_handle_timeout(p->pc, rtc_net_now()); }
+
+static void flush_streams(rtc_peer *p) {
+    for (size_t i = 0; i < RTC_PC_MAX_ICE_SERVERS; i++) peer_stream_flush(p->streams[i]);
+}
 
 static void flush_tx(rtc_peer *p) {
     size_t off = 0;
@@ -82,6 +98,67 @@ static void on_resolved(rtc_loop *l, int result, const rtc_addr *addrs, void *ud
     }
     rtc_free(&p->env, c, sizeof *c);
     if (p->dead && p->resolving == 0 && !p->draining) peer_destroy(p);
+}
+
+/* ---- TURN streams ---- */
+
+static peer_stream **stream_slot(rtc_peer *p, uint32_t id) {
+    return id >= 1 && id <= RTC_PC_MAX_ICE_SERVERS ? &p->streams[id - 1] : NULL;
+}
+
+/* Report dead streams to the core and free them. Only from drain() or a stream's own
+** callback (both are places where no stream code is below us on the stack but that one). */
+static void reap_streams(rtc_peer *p) {
+    for (size_t i = 0; i < RTC_PC_MAX_ICE_SERVERS; i++) {
+        peer_stream *s = p->streams[i];
+        if (!s || !peer_stream_dead(s)) continue;
+        p->streams[i] = NULL;
+        rtc_pc_relay_stream_closed(p->pc, rtc_net_now(), (uint32_t)(i + 1));
+        peer_stream_free(s);
+    }
+}
+
+static void stream_write(rtc_peer *p, const rtc_pc_transmit *t) {
+    peer_stream **slot = stream_slot(p, t->stream);
+    if (!slot || !*slot) return; /* not opened, or already gone: a lost message */
+    peer_stream_write(*slot, t->data, t->len); /* AGAIN: queue full, lost; CLOSED: reaped */
+}
+
+static void on_stream(peer_stream *s, void *ud) {
+    rtc_peer *p = ud;
+    uint32_t id = peer_stream_id(s);
+    rtc_time now = rtc_loop_now(p->loop);
+    /* Bounded: 64 reads of up to 32 KiB per wake-up; level-triggered readiness brings us
+    ** back for the rest (TLS records already decrypted are read in the same loop). */
+    uint8_t *buf = (uint8_t *)p->rxbuf; /* the datagram batch buffer, free between reads */
+    for (int i = 0; i < 64; i++) {
+        int n = peer_stream_read(s, buf, sizeof p->rxbuf);
+        if (n <= 0) break;
+        if (rtc_pc_relay_stream_input(p->pc, now, id, buf, (size_t)n) == RTC_ERR_PARSE) {
+            /* garbage from the server: the core failed the relay; drop the connection */
+            peer_stream_free(s);
+            *stream_slot(p, id) = NULL;
+            break;
+        }
+    }
+    drain(p); /* reaps s if it died */
+}
+
+static void open_stream(rtc_peer *p, const rtc_pc_event *e) {
+    peer_stream **slot = stream_slot(p, e->stream);
+    if (!slot || *slot) return;
+    peer_stream_config sc;
+    memset(&sc, 0, sizeof sc);
+    sc.id = e->stream;
+    sc.server = e->address;
+    sc.tls = e->tls;
+    sc.name = e->name;
+    sc.ca_file = p->tls_ca_file;
+    sc.no_verify = p->tls_insecure;
+    if (peer_stream_new(slot, p->loop, &sc, &p->env, on_stream, p) != RTC_OK) {
+        *slot = NULL;
+        rtc_pc_relay_stream_closed(p->pc, rtc_net_now(), e->stream);
+    }
 }
 
 static void dispatch(rtc_peer *p, const rtc_pc_event *e) {
@@ -129,6 +206,9 @@ static void dispatch(rtc_peer *p, const rtc_pc_event *e) {
     case RTC_PC_EV_DC_ERROR:
         if (cb->on_error) cb->on_error(p, e->channel, e->error, e->what, cb->ud);
         break;
+    case RTC_PC_EV_RELAY_STREAM:
+        open_stream(p, e);
+        break;
     case RTC_PC_EV_RESOLVE: {
         struct resolve_ctx *c = rtc_calloc(&p->env, sizeof *c);
         if (!c) {
@@ -152,10 +232,13 @@ static void dispatch(rtc_peer *p, const rtc_pc_event *e) {
 static bool drain(rtc_peer *p) {
     if (p->draining) return true;
     p->draining = true;
+    reap_streams(p);
     rtc_pc_output o;
     for (int guard = 0; guard < 1000000 && !p->dead; guard++) {
         if (rtc_pc_poll_output(p->pc, &o) == RTC_PC_OUT_TIMEOUT) break;
-        if (o.kind == RTC_PC_OUT_TRANSMIT) {
+        if (o.kind == RTC_PC_OUT_TRANSMIT && o.transmit.stream) {
+            stream_write(p, &o.transmit);
+        } else if (o.kind == RTC_PC_OUT_TRANSMIT) {
             if (o.transmit.len > PEER_TX_SLOT) continue;
             if (p->ntx == PEER_TX_BATCH) flush_tx(p);
             uint8_t *slot = p->txbuf + p->ntx * PEER_TX_SLOT;
@@ -173,6 +256,7 @@ static bool drain(rtc_peer *p) {
         }
     }
     flush_tx(p);
+    flush_streams(p);
     p->draining = false;
     if (p->dead) {
         if (p->resolving == 0)
@@ -181,13 +265,21 @@ static bool drain(rtc_peer *p) {
             peer_detach(p); /* the last resolver callback frees it */
         return false;
     }
-    rtc_loop_timer_start(p->loop, &p->timer, rtc_pc_next_timeout(p->pc), on_timer, p);
+    /* a stream that died while writing is reported from the next drain, right away */
+    bool dead_stream = false;
+    for (size_t i = 0; i < RTC_PC_MAX_ICE_SERVERS; i++)
+        if (p->streams[i] && peer_stream_dead(p->streams[i])) dead_stream = true;
+    rtc_loop_timer_start(p->loop, &p->timer, dead_stream ? 0 : rtc_pc_next_timeout(p->pc), on_timer, p);
     return true;
 }
 
 static void peer_detach(rtc_peer *p) {
     if (p->watched) rtc_loop_unwatch(p->loop, rtc_udp_fd(p->udp));
     p->watched = false;
+    for (size_t i = 0; i < RTC_PC_MAX_ICE_SERVERS; i++) {
+        peer_stream_free(p->streams[i]);
+        p->streams[i] = NULL;
+    }
     rtc_loop_timer_stop(p->loop, &p->timer);
 }
 
@@ -234,6 +326,8 @@ int rtc_peer_new(rtc_peer **out, rtc_loop *loop, const rtc_peer_config *cfg,
     int rc = RTC_ERR_NOMEM;
     p->txbuf = rtc_calloc(&p->env, PEER_TX_BATCH * PEER_TX_SLOT);
     if (!p->txbuf) goto fail;
+    p->tls_insecure = cfg->tls_insecure;
+    if (cfg->tls_ca_file && !(p->tls_ca_file = rtc_strdup(&p->env, cfg->tls_ca_file))) goto fail;
     rc = rtc_pc_new(&p->pc, &cfg->pc, env);
     if (rc < 0) goto fail;
     rtc_udp_config uc;
@@ -272,6 +366,7 @@ static void peer_destroy(rtc_peer *p) {
     rtc_udp_free(p->udp);
     rtc_pc_free(p->pc);
     if (p->txbuf) rtc_free(&p->env, p->txbuf, PEER_TX_BATCH * PEER_TX_SLOT);
+    rtc_strfree(&p->env, p->tls_ca_file);
     rtc_env e = p->env;
     rtc_free(&e, p, sizeof *p);
 }
@@ -282,12 +377,15 @@ void rtc_peer_free(rtc_peer *p) {
     rtc_pc_close(p->pc);
     rtc_pc_output o;
     for (int i = 0; i < 64 && rtc_pc_poll_output(p->pc, &o) != RTC_PC_OUT_TIMEOUT; i++)
-        if (o.kind == RTC_PC_OUT_TRANSMIT) {
+        if (o.kind == RTC_PC_OUT_TRANSMIT && o.transmit.stream) {
+            stream_write(p, &o.transmit); /* best effort: the connection closes next */
+        } else if (o.kind == RTC_PC_OUT_TRANSMIT) {
             rtc_addr src = o.transmit.src;
             rtc_udp_tx t = {.data = o.transmit.data, .len = o.transmit.len, .dst = o.transmit.dst, .src = src};
             t.src.port = 0;
             rtc_udp_send_batch(p->udp, &t, 1);
         }
+    flush_streams(p);
     p->dead = true;
     if (!p->draining && p->resolving == 0) peer_destroy(p);
     else if (!p->draining)

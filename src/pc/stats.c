@@ -134,7 +134,7 @@ static void cand_id(char *out, size_t size, bool local, const rtc_addr *a, int t
 }
 
 static void cand_report(jw *w, bool *first, rtc_time now, bool local, const rtc_addr *a,
-                        int type) {
+                        int type, const char *relay_protocol) {
     char id[96], ip[RTC_ADDR_STRLEN];
     cand_id(id, sizeof id, local, a, type);
     rtc_addr_fmt_ip(a, ip, sizeof ip);
@@ -144,6 +144,7 @@ static void cand_report(jw *w, bool *first, rtc_time now, bool local, const rtc_
     jw_kint(w, "port", a->port);
     jw_kstr(w, "protocol", "udp");
     jw_kstr(w, "candidateType", rtc_ice_cand_type_name(type));
+    if (relay_protocol) jw_kstr(w, "relayProtocol", relay_protocol); /* local relay only */
     jw_raw(w, "}", 1);
 }
 
@@ -218,9 +219,10 @@ int rtc_pc_get_stats_json(const rtc_pc *pc, char *buf, size_t size) {
     for (size_t k = 0; k < np; k++) {
         const rtc_ice_pair_info *pi = &pairs[k];
         if (!seen_before(pairs, k, true))
-            cand_report(&w, &first, now, true, &pi->local, pi->local_type);
+            cand_report(&w, &first, now, true, &pi->local, pi->local_type,
+                        pi->relay_id ? pc_relay_protocol(pc, pi->relay_id) : NULL);
         if (!seen_before(pairs, k, false))
-            cand_report(&w, &first, now, false, &pi->remote, pi->remote_type);
+            cand_report(&w, &first, now, false, &pi->remote, pi->remote_type, NULL);
     }
 
     jw_report(&w, &first, "transport", "T01", now);

@@ -9,6 +9,11 @@
 **                                 we offer with channel "cwebrtc-test", send N messages of
 **                                 SIZE bytes the way peer.html builds them, check each echo
 **
+** TURN (optional, environment): PEER_TURN_URL (a turn:/turns: URL), PEER_TURN_USER,
+** PEER_TURN_PASS, PEER_POLICY=relay (iceTransportPolicy), PEER_TLS_CA (CA file for turns:).
+** The selected pair is logged ("native: selected pair local relay/tcp remote relay") at
+** the first message.
+**
 ** Signaling is plain HTTP/1.0 to $HARNESS_URL's host and $HARNESS_PORT (127.0.0.1), JSON
 ** {"type":...,"sdp":...}. Exits 0 on success; logs to stderr. A test helper, not library
 ** code: it blocks, uses sockets and reads the clock.
@@ -104,7 +109,22 @@ typedef struct st {
     int n, size, echoed, sent, opened, failed, closed;
     uint32_t ch;
     int gathered;
+    bool pair_logged;
 } st;
+
+static const char *cand_type(int t) {
+    static const char *n[] = {"host", "srflx", "prflx", "relay"};
+    return t >= 0 && t < 4 ? n[t] : "?";
+}
+
+static void log_pair(rtc_peer *p, st *s) {
+    if (s->pair_logged) return;
+    s->pair_logged = true;
+    rtc_pc_stats ps;
+    rtc_peer_get_stats(p, &ps);
+    fprintf(stderr, "native: selected pair local %s/%s remote %s\n", cand_type(ps.local_candidate_type),
+            ps.relay_protocol ? ps.relay_protocol : "-", cand_type(ps.remote_candidate_type));
+}
 
 static void on_gather(rtc_peer *p, int s, void *ud) {
     if (s == RTC_ICE_GATHERING_COMPLETE) ((st *)ud)->gathered = 1;
@@ -133,6 +153,7 @@ static void on_open(rtc_peer *p, uint32_t ch, void *ud) {
 }
 static void on_msg(rtc_peer *p, uint32_t ch, bool bin, const uint8_t *d, size_t len, void *ud) {
     st *s = ud;
+    log_pair(p, s);
     if (!s->offerer) {
         rtc_peer_send(p, ch, bin, d, len); /* echo */
         s->echoed++;
@@ -145,6 +166,12 @@ static void on_msg(rtc_peer *p, uint32_t ch, bool bin, const uint8_t *d, size_t 
         s->failed = 1;
     }
     s->echoed++;
+}
+
+static void log_cb(void *ud, int level, const char *module, const char *file, int line,
+                   const char *msg) {
+    (void)ud, (void)level, (void)file, (void)line;
+    fprintf(stderr, "native: [%s] %s\n", module, msg);
 }
 
 static void run_until(rtc_loop *l, int *flag, int want, rtc_time dur) {
@@ -175,8 +202,24 @@ int main(int argc, char **argv) {
     rtc_peer_config cfg;
     memset(&cfg, 0, sizeof cfg);
     rtc_addr_parse(&cfg.bind, "127.0.0.1", 0);
+    rtc_pc_ice_server turn = {getenv("PEER_TURN_URL"), getenv("PEER_TURN_USER"), getenv("PEER_TURN_PASS")};
+    if (turn.url && turn.url[0]) {
+        cfg.pc.ice_servers = &turn;
+        cfg.pc.n_ice_servers = 1;
+    }
+    const char *policy = getenv("PEER_POLICY");
+    if (policy && strcmp(policy, "relay") == 0) cfg.pc.ice_transport_policy = RTC_PC_ICE_POLICY_RELAY;
+    cfg.tls_ca_file = getenv("PEER_TLS_CA");
     rtc_peer *p;
-    if (rtc_peer_new(&p, loop, &cfg, &cb, NULL)) return 1;
+    rtc_env env;
+    memset(&env, 0, sizeof env);
+    env.log = log_cb;
+    env.log_level = RTC_LOG_WARN;
+    int rc = rtc_peer_new(&p, loop, &cfg, &cb, &env);
+    if (rc != RTC_OK) {
+        fprintf(stderr, "native: rtc_peer_new: %s\n", rtc_strerror(rc));
+        return 1;
+    }
     static char body[1 << 17], sdp[1 << 16], esc[1 << 17], msg[(1 << 17) + 64];
     char path[256];
     const char *chan = argv[2];

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cwebrtc/net.h"
 #include "cwebrtc/pc.h"
 #include "cwebrtc/turn_server.h"
 
@@ -28,6 +29,7 @@ typedef struct pp_pkt {
     rtc_addr src, dst;
     size_t len;
     uint8_t *data;
+    uint32_t stream; /* > 0: bytes of TURN stream `stream` (TCP/TLS to p->srv), not a datagram */
 } pp_pkt;
 
 typedef struct pp_link {
@@ -73,6 +75,13 @@ typedef struct pp_side {
     int nmsgs;
     uint64_t msg_bytes;
     bool keep_data;
+    /* TURN over TCP/TLS: the RELAY_STREAM events seen (the harness "connects" at once:
+    ** stream bytes travel as packets tagged with the stream id, from port 40000 + id) */
+    int n_relay_streams;
+    rtc_pc_event relay_stream; /* the last one (name not kept) */
+    char relay_stream_name[64];
+    int stream_tx_before_event; /* stream transmits seen before their RELAY_STREAM: a bug */
+    size_t stream_chunk;        /* feed server bytes in pieces of this size (0: whole) */
     /* optional hook for each event (after it is recorded) */
     void (*on_event)(struct pp_side *s, const rtc_pc_event *ev, void *ud);
     void *ud;
@@ -96,7 +105,7 @@ static inline void pp_link_send(pp_link *l, rtc_time now, const rtc_addr *src, c
         l->p = realloc(l->p, l->cap * sizeof *l->p);
         if (!l->p) abort();
     }
-    pp_pkt p = {now + l->delay, l->seq++, *src, *dst, len, malloc(len ? len : 1)};
+    pp_pkt p = {now + l->delay, l->seq++, *src, *dst, len, malloc(len ? len : 1), 0};
     if (!p.data) abort();
     memcpy(p.data, d, len);
     l->p[l->n++] = p;
@@ -161,6 +170,11 @@ static inline void pp_record(pp_pair *p, int i, const rtc_pc_event *ev) {
         if (s->n_closed < PP_MAX) s->closed[s->n_closed++] = ev->channel;
         break;
     case RTC_PC_EV_DC_ERROR: s->n_errors++; break;
+    case RTC_PC_EV_RELAY_STREAM:
+        s->n_relay_streams++;
+        s->relay_stream = *ev;
+        snprintf(s->relay_stream_name, sizeof s->relay_stream_name, "%s", ev->name ? ev->name : "");
+        break;
     default: break;
     }
     if (s->on_event) s->on_event(s, ev, s->ud);
@@ -183,7 +197,14 @@ static inline bool pp_drain(pp_pair *p, int i) {
         rtc_pc_output o;
         if (rtc_pc_poll_output(s->pc, &o) == RTC_PC_OUT_TIMEOUT) break;
         any = true;
-        if (o.kind == RTC_PC_OUT_TRANSMIT)
+        if (o.kind == RTC_PC_OUT_TRANSMIT && o.transmit.stream) {
+            if (s->n_relay_streams == 0) s->stream_tx_before_event++;
+            rtc_addr from = s->addr;
+            from.port = (uint16_t)(40000 + o.transmit.stream);
+            pp_link_send(&p->link[i], p->now, &from, &o.transmit.dst, o.transmit.data,
+                         o.transmit.len);
+            p->link[i].p[p->link[i].n - 1].stream = o.transmit.stream;
+        } else if (o.kind == RTC_PC_OUT_TRANSMIT)
             pp_link_send(&p->link[i], p->now, &o.transmit.src, &o.transmit.dst, o.transmit.data,
                          o.transmit.len);
         else
@@ -206,8 +227,11 @@ static inline void pp_drain_all(pp_pair *p) {
 /* One step: advance to the next deadline or arrival. false when nothing is pending. */
 static inline void pp_srv_drain(pp_pair *p) {
     rtc_turn_transmit tx;
-    while (p->srv && rtc_turn_server_poll_transmit(p->srv, &tx) == 1)
+    while (p->srv && rtc_turn_server_poll_transmit(p->srv, &tx) == 1) {
         pp_link_send(&p->link[2], p->now, &tx.from, &tx.to, tx.data, tx.len);
+        if (!tx.from_relay && tx.transport == RTC_TURN_TCP)
+            p->link[2].p[p->link[2].n - 1].stream = (uint32_t)(tx.to.port - 40000);
+    }
 }
 
 static inline rtc_time pp_next(const pp_pair *p, rtc_time *t) {
@@ -242,7 +266,21 @@ static inline bool pp_step(pp_pair *p) {
         pp_pkt pk = l->p[0];
         memmove(l->p, l->p + 1, (l->n - 1) * sizeof *l->p);
         l->n--;
-        if (p->srv && rtc_addr_equal_ip(&pk.dst, &p->srv_addr)) {
+        if (p->srv && pk.stream && rtc_addr_equal_ip(&pk.dst, &p->srv_addr)) {
+            /* one message per transmit: hand the server the frame without TCP padding */
+            rtc_frame fr;
+            size_t wire = 0;
+            if (rtc_frame_peek(RTC_FRAME_STUN, pk.data, pk.len, 0, &fr, &wire) == 1)
+                rtc_turn_server_handle_client(p->srv, p->now, RTC_TURN_TCP, &pk.dst, &pk.src,
+                                              fr.data, fr.len);
+            pp_srv_drain(p);
+        } else if (pk.stream) {
+            int to = rtc_addr_equal_ip(&pk.dst, &p->s[0].addr) ? 0 : 1;
+            size_t step = p->s[to].stream_chunk ? p->s[to].stream_chunk : pk.len;
+            for (size_t off = 0; off < pk.len; off += step)
+                rtc_pc_relay_stream_input(p->s[to].pc, p->now, pk.stream, pk.data + off,
+                                          pk.len - off < step ? pk.len - off : step);
+        } else if (p->srv && rtc_addr_equal_ip(&pk.dst, &p->srv_addr)) {
             if (rtc_addr_equal(&pk.dst, &p->srv_addr))
                 rtc_turn_server_handle_client(p->srv, p->now, RTC_TURN_UDP, &pk.dst, &pk.src,
                                               pk.data, pk.len);
