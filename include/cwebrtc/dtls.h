@@ -329,7 +329,8 @@ RTC_API int rtc_dtls_start(rtc_dtls *d, rtc_time now);
 */
 RTC_API int rtc_dtls_handle_packet(rtc_dtls *d, rtc_time now, const uint8_t *buf, size_t len);
 
-/* Run OpenSSL's retransmission timer if it expired. Returns RTC_OK. */
+/* Run OpenSSL's retransmission timer if it expired. Connected: the only timer gives the
+** record buffers (~32 KiB) back 500 ms after the last send or receive. Returns RTC_OK. */
 RTC_API int rtc_dtls_handle_timeout(rtc_dtls *d, rtc_time now);
 
 /* Next deadline on the caller's clock, or RTC_TIME_NEVER. See the header comment. */

@@ -60,15 +60,21 @@
 #define DEFAULT_INITIAL_RTO RTC_MS(400)
 #define DEFAULT_MAX_RTO     RTC_SEC(8)
 #define DEFAULT_MTU         1200
+/* A connected session gives its record buffers (~32 KiB: OpenSSL's 16 KiB read and write
+** buffers) back when it has not read or written for this long (see release_idle). */
+#define IDLE_RELEASE RTC_MS(500)
 
 typedef struct dgram {
     uint8_t *data;
     size_t len;
 } dgram;
 
+/* Rings grow on demand (from 4 entries up to their bound) and are given back with the
+** record buffers when a connected session goes idle (release_idle): an idle session holds
+** none of them. */
 typedef struct dgram_queue {
-    dgram items[OUTQ_MAX > INQ_MAX ? OUTQ_MAX : INQ_MAX];
-    size_t head, count, bytes, max, max_bytes;
+    dgram *items;
+    size_t cap, head, count, bytes, max, max_bytes;
 } dgram_queue;
 
 typedef struct evq_item {
@@ -96,12 +102,15 @@ struct rtc_dtls {
     size_t out_held_len;
     dgram_queue inq;
 
-    evq_item evq[EVQ_MAX];
-    size_t ev_head, ev_count, ev_bytes;
+    evq_item *evq; /* ring of ev_cap entries, grown up to EVQ_MAX (see dgram_queue) */
+    size_t ev_cap, ev_head, ev_count, ev_bytes;
     uint8_t *ev_held;
     size_t ev_held_len;
 
     rtc_time next_timeout;
+    rtc_time last_io;   /* connected: last call that needed the record buffers */
+    bool bufs_touched;  /* ensure_buffers ran since the last entry point finished */
+    bool bufs_held;     /* connected and the record buffers may be allocated */
     bool mismatch;       /* set by the certificate hook */
     bool close_notify;   /* peer's close_notify seen by the info callback */
     uint8_t fatal_alert; /* received fatal alert description + 1, 0 = none */
@@ -112,17 +121,50 @@ struct rtc_dtls {
 /* ---- queues ---------------------------------------------------------------------- */
 
 static void dq_init(dgram_queue *q, size_t max, size_t max_bytes) {
-    q->head = q->count = q->bytes = 0;
+    q->items = NULL;
+    q->cap = q->head = q->count = q->bytes = 0;
     q->max = max;
     q->max_bytes = max_bytes;
 }
 
+/* Grow ring *items (cap entries of size elem, `count` of them from `head`) to hold one more,
+** at most max entries; the contents move to the front. false when out of memory. */
+static bool ring_grow(const rtc_env *env, void **items, size_t *cap, size_t *head, size_t count,
+                      size_t elem, size_t max) {
+    if (count < *cap) return true;
+    size_t ncap = *cap ? *cap * 2 : 4;
+    if (ncap > max) ncap = max;
+    if (ncap <= count) return false;
+    uint8_t *n = rtc_calloc(env, ncap * elem);
+    if (!n) return false;
+    for (size_t i = 0; i < count; i++)
+        memcpy(n + i * elem, (uint8_t *)*items + ((*head + i) % *cap) * elem, elem);
+    rtc_free(env, *items, *cap * elem);
+    *items = n;
+    *cap = ncap;
+    *head = 0;
+    return true;
+}
+
+/* Give an empty ring back. */
+static void ring_release(const rtc_env *env, void **items, size_t *cap, size_t *head,
+                         size_t count, size_t elem) {
+    if (count || !*items) return;
+    rtc_free(env, *items, *cap * elem);
+    *items = NULL;
+    *cap = *head = 0;
+}
+
 static int dq_push(const rtc_env *env, dgram_queue *q, const uint8_t *p, size_t n) {
     if (q->count >= q->max || q->bytes + n > q->max_bytes) return RTC_ERR_NOMEM;
+    void *items = q->items;
+    bool grown = ring_grow(env, &items, &q->cap, &q->head, q->count, sizeof(dgram), q->max);
+    q->items = items;
+    if (!grown) return RTC_ERR_NOMEM;
     uint8_t *c = rtc_realloc(env, NULL, 0, n);
     if (!c) return RTC_ERR_NOMEM;
     memcpy(c, p, n);
-    dgram *g = &q->items[(q->head + q->count) % q->max];
+    dgram *g = &q->items[(q->head + q->count) % q->cap];
     g->data = c;
     g->len = n;
     q->count++;
@@ -134,16 +176,23 @@ static int dq_push(const rtc_env *env, dgram_queue *q, const uint8_t *p, size_t 
 static bool dq_pop(dgram_queue *q, dgram *g) {
     if (q->count == 0) return false;
     *g = q->items[q->head];
-    q->head = (q->head + 1) % q->max;
+    q->head = (q->head + 1) % q->cap;
     q->count--;
     q->bytes -= g->len;
     return true;
+}
+
+static void dq_release(const rtc_env *env, dgram_queue *q) {
+    void *items = q->items;
+    ring_release(env, &items, &q->cap, &q->head, q->count, sizeof(dgram));
+    q->items = items;
 }
 
 static void dq_clear(const rtc_env *env, dgram_queue *q) {
     dgram g;
     while (dq_pop(q, &g))
         rtc_free(env, g.data, g.len);
+    dq_release(env, q);
 }
 
 static void ev_push(rtc_dtls *d, const rtc_dtls_event *ev, const uint8_t *data, size_t len) {
@@ -153,7 +202,15 @@ static void ev_push(rtc_dtls *d, const rtc_dtls_event *ev, const uint8_t *data, 
         d->stats.dropped_events++;
         return;
     }
-    evq_item *it = &d->evq[(d->ev_head + d->ev_count) % EVQ_MAX];
+    void *items = d->evq;
+    bool grown = ring_grow(&d->env, &items, &d->ev_cap, &d->ev_head, d->ev_count,
+                           sizeof(evq_item), EVQ_MAX);
+    d->evq = items;
+    if (!grown) {
+        d->stats.dropped_events++;
+        return;
+    }
+    evq_item *it = &d->evq[(d->ev_head + d->ev_count) % d->ev_cap];
     it->ev = *ev;
     it->data = NULL;
     if (data) {
@@ -301,6 +358,16 @@ int dtls_cert_verify_cb(X509_STORE_CTX *store, void *arg) {
 
 static void update_timeout(rtc_dtls *d, rtc_time now) {
     struct timeval tv;
+    if (d->state == RTC_DTLS_STATE_CONNECTED) {
+        /* The only connected timer: give idle record buffers back (release_idle). */
+        if (d->bufs_touched) {
+            d->bufs_touched = false;
+            d->bufs_held = true;
+            d->last_io = now;
+        }
+        d->next_timeout = d->bufs_held ? d->last_io + IDLE_RELEASE : RTC_TIME_NEVER;
+        return;
+    }
     if (d->state != RTC_DTLS_STATE_HANDSHAKING || DTLSv1_get_timeout(d->ssl, &tv) != 1) {
         d->next_timeout = RTC_TIME_NEVER;
         return;
@@ -322,8 +389,31 @@ static void fail(rtc_dtls *d, int err) {
 ** handshake_done). OpenSSL 3.0's DTLS write path never re-creates a freed write buffer
 ** (it crashes in SSL_write; only the TLS path does), so every post-handshake call that may
 ** write -- SSL_read can retransmit a final flight or send an alert, SSL_write,
-** SSL_shutdown -- first makes sure the buffers exist. A no-op when they do. */
-static void ensure_buffers(rtc_dtls *d) { (void)SSL_alloc_buffers(d->ssl); }
+** SSL_shutdown -- first makes sure the buffers exist. A no-op when they do.
+** An idle connected session gives them back again: every entry point ends in
+** update_timeout, which notes the time of the last call that used them, and
+** handle_timeout frees them IDLE_RELEASE after that (release_idle). Memory per connected
+** idle session: -32 KiB (issue 6); the cost is two allocations when traffic resumes. */
+static void ensure_buffers(rtc_dtls *d) {
+    (void)SSL_alloc_buffers(d->ssl);
+    d->bufs_touched = true;
+}
+
+static void release_idle(rtc_dtls *d, rtc_time now) {
+    if (d->state != RTC_DTLS_STATE_CONNECTED || !d->bufs_held || d->bufs_touched ||
+        now < d->last_io + IDLE_RELEASE)
+        return;
+    if (SSL_free_buffers(d->ssl) == 1) /* refused while a record is pending: try later */
+        d->bufs_held = false;
+    else
+        d->last_io = now;
+    /* and our own rings, when empty */
+    dq_release(&d->env, &d->outq);
+    dq_release(&d->env, &d->inq);
+    void *items = d->evq;
+    ring_release(&d->env, &items, &d->ev_cap, &d->ev_head, d->ev_count, sizeof(evq_item));
+    d->evq = items;
+}
 
 static void send_close_notify(rtc_dtls *d) {
     ensure_buffers(d);
@@ -395,8 +485,8 @@ static void handshake_done(rtc_dtls *d) {
     else
         verify_and_connect(d);
     /* Give back the record buffers now (refused while records are pending); from here
-    ** on RELEASE_BUFFERS keeps an idle session small. */
-    (void)SSL_free_buffers(d->ssl);
+    ** on RELEASE_BUFFERS and release_idle keep an idle session small. */
+    if (SSL_free_buffers(d->ssl) == 1) d->bufs_touched = d->bufs_held = false;
 }
 
 static void read_loop(rtc_dtls *d) {
@@ -515,9 +605,10 @@ void rtc_dtls_free(rtc_dtls *d) {
     while (d->ev_count) {
         evq_item *it = &d->evq[d->ev_head];
         rtc_free(&d->env, it->data, it->ev.len);
-        d->ev_head = (d->ev_head + 1) % EVQ_MAX;
+        d->ev_head = (d->ev_head + 1) % d->ev_cap;
         d->ev_count--;
     }
+    rtc_free(&d->env, d->evq, d->ev_cap * sizeof(evq_item));
     rtc_dtls_cert_free(d->cert);
     rtc_env env = d->env;
     rtc_free(&env, d, sizeof *d);
@@ -568,6 +659,11 @@ int rtc_dtls_handle_packet(rtc_dtls *d, rtc_time now, const uint8_t *buf, size_t
 
 int rtc_dtls_handle_timeout(rtc_dtls *d, rtc_time now) {
     if (!d) return RTC_ERR_INVALID;
+    if (d->state == RTC_DTLS_STATE_CONNECTED) {
+        release_idle(d, now);
+        update_timeout(d, now);
+        return RTC_OK;
+    }
     if (d->state != RTC_DTLS_STATE_HANDSHAKING) return RTC_OK;
     if (now >= d->next_timeout) {
         ERR_clear_error();
@@ -603,7 +699,7 @@ int rtc_dtls_poll_event(rtc_dtls *d, rtc_dtls_event *out) {
     d->ev_held_len = 0;
     if (d->ev_count == 0) return 0;
     evq_item *it = &d->evq[d->ev_head];
-    d->ev_head = (d->ev_head + 1) % EVQ_MAX;
+    d->ev_head = (d->ev_head + 1) % d->ev_cap;
     d->ev_count--;
     *out = it->ev;
     if (it->data) {
@@ -642,6 +738,7 @@ int rtc_dtls_send(rtc_dtls *d, rtc_time now, const uint8_t *buf, size_t len) {
     ensure_buffers(d);
     ERR_clear_error();
     int r = SSL_write(d->ssl, buf, (int)len);
+    update_timeout(d, now);
     if (r != (int)len) {
         dtls_log_ssl_errors(&d->env, "SSL_write");
         return RTC_ERR_CRYPTO;

@@ -60,12 +60,39 @@ static uint32_t str_hash(const char *s) {
     return h ? h : 1;
 }
 
+/* Make room for `need` elements of `elem` bytes in the table *arr (capacity *cap), at most
+** `max`: doubles from `first`. Zeroes the new part. RTC_OK or RTC_ERR_NOMEM. Moves *arr. */
+static int ice_grow(rtc_ice *ice, void **arr, size_t *cap, size_t elem, size_t need,
+                    size_t first, size_t max) {
+    if (need <= *cap) return RTC_OK;
+    if (need > max) return RTC_ERR_NOMEM;
+    size_t ncap = *cap ? *cap * 2 : first;
+    if (ncap < need) ncap = need;
+    if (ncap > max) ncap = max;
+    uint8_t *n = rtc_realloc(&ice->env, *arr, *cap * elem, ncap * elem);
+    if (!n) return RTC_ERR_NOMEM;
+    memset(n + *cap * elem, 0, (ncap - *cap) * elem);
+    *arr = n;
+    *cap = ncap;
+    return RTC_OK;
+}
+
+int ice_reserve_pair(rtc_ice *ice) {
+    void *a = ice->pairs;
+    int rc = ice_grow(ice, &a, &ice->pairs_cap, sizeof *ice->pairs, ice->n_pairs + 1, 4,
+                      ice->cfg.max_pairs);
+    ice->pairs = a;
+    return rc;
+}
+
 /* ---- output queues ------------------------------------------------------------------ */
 
 void ice_emit(rtc_ice *ice, const rtc_ice_event *ev) {
     if (ice->evq_len >= ice->evq_cap && ice->evq_cap < ICE_EVQ_CAP) {
-        /* Grow the ring (events are ~1.2 KB; most of the time a handful are pending). */
-        size_t ncap = ice->evq_cap * 2 > ICE_EVQ_CAP ? ICE_EVQ_CAP : ice->evq_cap * 2;
+        /* Grow the ring (events are ~1.2 KB; most of the time one or two are pending, and
+        ** the ring is freed when it drains). */
+        size_t ncap = ice->evq_cap ? ice->evq_cap * 2 : 1;
+        if (ncap > ICE_EVQ_CAP) ncap = ICE_EVQ_CAP;
         rtc_ice_event *q = rtc_calloc(&ice->env, ncap * sizeof *q);
         if (q) {
             for (size_t i = 0; i < ice->evq_len; i++)
@@ -94,14 +121,37 @@ void ice_emit_state(rtc_ice *ice, int type, int state) {
     ice_emit(ice, &ev);
 }
 
+/* The transmit ring: a copy of each datagram, grown on demand, freed when it drains. */
+static void txq_release_if_empty(rtc_ice *ice) {
+    if (ice->txq_len || !ice->txq) return;
+    rtc_free(&ice->env, ice->txq, ice->txq_cap * sizeof *ice->txq);
+    ice->txq = NULL;
+    ice->txq_cap = ice->txq_head = 0;
+}
+
 int ice_queue_tx(rtc_ice *ice, const rtc_addr *src, const rtc_addr *dst, uint32_t relay_id,
                  const uint8_t *data, size_t len) {
     if (ice->closed) return RTC_ERR_CLOSED;
     if (ice->txq_len >= ICE_TXQ_CAP) return RTC_ERR_AGAIN;
+    if (ice->txq_len == ice->txq_cap) {
+        size_t ncap = ice->txq_cap ? ice->txq_cap * 2 : 4;
+        if (ncap > ICE_TXQ_CAP) ncap = ICE_TXQ_CAP;
+        ice_txq_entry *q = rtc_calloc(&ice->env, ncap * sizeof *q);
+        if (!q) return RTC_ERR_NOMEM;
+        for (size_t i = 0; i < ice->txq_len; i++)
+            q[i] = ice->txq[(ice->txq_head + i) % ice->txq_cap];
+        if (ice->txq) rtc_free(&ice->env, ice->txq, ice->txq_cap * sizeof *ice->txq);
+        ice->txq = q;
+        ice->txq_cap = ncap;
+        ice->txq_head = 0;
+    }
     uint8_t *copy = rtc_calloc(&ice->env, len);
-    if (!copy) return RTC_ERR_NOMEM;
+    if (!copy) {
+        txq_release_if_empty(ice);
+        return RTC_ERR_NOMEM;
+    }
     memcpy(copy, data, len);
-    ice_txq_entry *e = &ice->txq[(ice->txq_head + ice->txq_len) % ICE_TXQ_CAP];
+    ice_txq_entry *e = &ice->txq[(ice->txq_head + ice->txq_len) % ice->txq_cap];
     e->src = *src;
     e->dst = *dst;
     e->relay_id = relay_id;
@@ -116,9 +166,10 @@ static void txq_clear(rtc_ice *ice) {
         ice_txq_entry *e = &ice->txq[ice->txq_head];
         rtc_free(&ice->env, e->data, e->len);
         e->data = NULL;
-        ice->txq_head = (ice->txq_head + 1) % ICE_TXQ_CAP;
+        ice->txq_head = (ice->txq_head + 1) % ice->txq_cap;
         ice->txq_len--;
     }
+    txq_release_if_empty(ice);
 }
 
 static void release_tx_out(rtc_ice *ice) {
@@ -195,15 +246,8 @@ int rtc_ice_new(rtc_ice **out, const rtc_ice_config *cfg, const rtc_env *env) {
     sc.rto = c.check_rto;
     sc.rc = c.check_rc;
     sc.max_transactions = c.max_pairs + ICE_MAX_SRFLX_TXN + 8;
-    ice->hosts = rtc_calloc(&e, c.max_local_candidates * sizeof *ice->hosts);
-    ice->locals = rtc_calloc(&e, c.max_local_candidates * sizeof *ice->locals);
-    ice->remotes_cap = c.max_remote_candidates < 8 ? c.max_remote_candidates : 8;
-    ice->remotes = rtc_calloc(&e, ice->remotes_cap * sizeof *ice->remotes);
-    ice->pairs = rtc_calloc(&e, c.max_pairs * sizeof *ice->pairs);
-    ice->evq_cap = 8;
-    ice->evq = rtc_calloc(&e, ice->evq_cap * sizeof *ice->evq);
-    if (!ice->hosts || !ice->locals || !ice->remotes || !ice->pairs || !ice->evq ||
-        rtc_stun_client_new(&ice->stun, &sc, &e) != RTC_OK) {
+    /* hosts, locals, remotes, pairs and the rings are grown on demand (ice_grow) */
+    if (rtc_stun_client_new(&ice->stun, &sc, &e) != RTC_OK) {
         rtc_ice_free(ice);
         return RTC_ERR_NOMEM;
     }
@@ -217,10 +261,10 @@ void rtc_ice_free(rtc_ice *ice) {
     txq_clear(ice);
     release_tx_out(ice);
     rtc_stun_client_free(ice->stun);
-    rtc_free(&e, ice->hosts, ice->cfg.max_local_candidates * sizeof *ice->hosts);
-    rtc_free(&e, ice->locals, ice->cfg.max_local_candidates * sizeof *ice->locals);
+    rtc_free(&e, ice->hosts, ice->hosts_cap * sizeof *ice->hosts);
+    rtc_free(&e, ice->locals, ice->locals_cap * sizeof *ice->locals);
     rtc_free(&e, ice->remotes, ice->remotes_cap * sizeof *ice->remotes);
-    rtc_free(&e, ice->pairs, ice->cfg.max_pairs * sizeof *ice->pairs);
+    rtc_free(&e, ice->pairs, ice->pairs_cap * sizeof *ice->pairs);
     rtc_free(&e, ice->evq, ice->evq_cap * sizeof *ice->evq);
     rtc_stun_key_clear(&ice->local_key);
     rtc_stun_key_clear(&ice->remote_key);
@@ -308,7 +352,11 @@ static int add_local(rtc_ice *ice, int type, const rtc_addr *addr, const rtc_add
         if (ice->locals[i].type == type && rtc_addr_equal(&ice->locals[i].addr, addr) &&
             rtc_addr_equal(&ice->locals[i].base, base))
             return (int)i;
-    if (ice->n_locals >= ice->cfg.max_local_candidates) return RTC_ERR_NOMEM;
+    void *grown = ice->locals;
+    int grc = ice_grow(ice, &grown, &ice->locals_cap, sizeof *ice->locals, ice->n_locals + 1, 2,
+                       ice->cfg.max_local_candidates);
+    ice->locals = grown;
+    if (grc != RTC_OK) return RTC_ERR_NOMEM;
     ice_local *l = &ice->locals[ice->n_locals];
     memset(l, 0, sizeof *l);
     l->type = (uint8_t)type;
@@ -398,7 +446,11 @@ int rtc_ice_add_host_address(rtc_ice *ice, const rtc_addr *local) {
         return RTC_ERR_INVALID;
     for (size_t i = 0; i < ice->n_hosts; i++)
         if (rtc_addr_equal(&ice->hosts[i], local)) return RTC_OK;
-    if (ice->n_hosts >= ice->cfg.max_local_candidates) return RTC_ERR_NOMEM;
+    void *grown = ice->hosts;
+    int grc = ice_grow(ice, &grown, &ice->hosts_cap, sizeof *ice->hosts, ice->n_hosts + 1, 2,
+                       ice->cfg.max_local_candidates);
+    ice->hosts = grown;
+    if (grc != RTC_OK) return RTC_ERR_NOMEM;
     ice->hosts[ice->n_hosts++] = *local;
     if (ice->gather_started) {
         int idx = add_local(ice, RTC_ICE_CAND_HOST, local, local, NULL, host_local_pref(ice, local),
@@ -630,14 +682,11 @@ static int alloc_remote(rtc_ice *ice) {
     if (ice->n_remotes >= ice->cfg.max_remote_candidates) return -1;
     if (ice->n_remotes == ice->remotes_cap) {
         /* Grown on demand up to the bound (a remote slot is ~340 bytes with its name). */
-        size_t ncap = ice->remotes_cap * 2;
-        if (ncap > ice->cfg.max_remote_candidates) ncap = ice->cfg.max_remote_candidates;
-        ice_remote *r =
-            rtc_realloc(&ice->env, ice->remotes, ice->remotes_cap * sizeof *r, ncap * sizeof *r);
-        if (!r) return -1;
-        memset(r + ice->remotes_cap, 0, (ncap - ice->remotes_cap) * sizeof *r);
-        ice->remotes = r;
-        ice->remotes_cap = ncap;
+        void *grown = ice->remotes;
+        int grc = ice_grow(ice, &grown, &ice->remotes_cap, sizeof *ice->remotes,
+                           ice->n_remotes + 1, 2, ice->cfg.max_remote_candidates);
+        ice->remotes = grown;
+        if (grc != RTC_OK) return -1;
     }
     return (int)ice->n_remotes++;
     return -1;
@@ -821,7 +870,7 @@ int rtc_ice_poll_transmit(rtc_ice *ice, rtc_ice_transmit *out) {
     if (ice->closed) return 0;
     if (ice->txq_len) {
         ice_txq_entry *e = &ice->txq[ice->txq_head];
-        ice->txq_head = (ice->txq_head + 1) % ICE_TXQ_CAP;
+        ice->txq_head = (ice->txq_head + 1) % ice->txq_cap;
         ice->txq_len--;
         ice->tx_out = e->data;
         ice->tx_out_len = e->len;
@@ -831,6 +880,7 @@ int rtc_ice_poll_transmit(rtc_ice *ice, rtc_ice_transmit *out) {
         out->relay_id = e->relay_id;
         out->data = ice->tx_out;
         out->len = ice->tx_out_len;
+        txq_release_if_empty(ice);
         return 1;
     }
     rtc_stun_transmit t;
@@ -855,6 +905,11 @@ int rtc_ice_poll_event(rtc_ice *ice, rtc_ice_event *out) {
     *out = ice->evq[ice->evq_head];
     ice->evq_head = (ice->evq_head + 1) % ice->evq_cap;
     ice->evq_len--;
+    if (!ice->evq_len) { /* drained: give the ring back (events are ~1.2 KB each) */
+        rtc_free(&ice->env, ice->evq, ice->evq_cap * sizeof *ice->evq);
+        ice->evq = NULL;
+        ice->evq_cap = ice->evq_head = 0;
+    }
     return 1;
 }
 

@@ -99,7 +99,7 @@ static int add_pair(rtc_ice *ice, int l, int r) {
     if (existing >= 0) return existing;
     uint64_t prio = pair_prio(ice, l, r);
     int slot = -1;
-    if (ice->n_pairs < ice->cfg.max_pairs) {
+    if (ice->n_pairs < ice->cfg.max_pairs && ice_reserve_pair(ice) == RTC_OK) {
         slot = (int)ice->n_pairs++;
     } else {
         int worst = -1;

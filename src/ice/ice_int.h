@@ -2,11 +2,13 @@
 ** src/ice/ice_int.h: the agent's state block (private to src/ice).
 **
 ** One component, one checklist (WebRTC bundles everything on one RTP/RTCP-muxed
-** component). All tables are flat arrays, allocated at their configured bound (remote
-** candidates and the event ring grow on demand up to theirs) and scanned linearly: they
-** hold at most a few hundred entries, and a check's round trip dwarfs a scan. Pairs refer to
-*candidates by index; remote slots are reused only when
-** no pair refers to them (unresolved names never have pairs).
+** component). All tables are flat arrays grown on demand up to their configured bound
+** (ice_grow in agent.c), and the transmit and event rings are freed whenever they drain: a
+** connected agent with one host and one remote candidate holds about 5 KB (issue 6; 36.5 KB
+** when the tables were allocated at their bounds). All are scanned linearly: they hold at
+** most a few hundred entries, and a check's round trip dwarfs a scan. Pairs refer to
+** candidates by index; remote slots are reused only when no pair refers to them (unresolved
+** names never have pairs).
 */
 #ifndef RTC_ICE_INT_H
 #define RTC_ICE_INT_H
@@ -110,7 +112,7 @@ struct rtc_ice {
 
     /* configured sources */
     rtc_addr *hosts;
-    size_t n_hosts;
+    size_t n_hosts, hosts_cap;
     rtc_addr servers[ICE_MAX_SERVERS];
     size_t n_servers;
     ice_relay relays[ICE_MAX_RELAYS];
@@ -118,12 +120,12 @@ struct rtc_ice {
     ice_srflx_txn srflx[ICE_MAX_SRFLX_TXN];
 
     ice_local *locals;
-    size_t n_locals;
+    size_t n_locals, locals_cap;
     ice_remote *remotes;
     size_t remotes_cap; /* allocated slots, grown up to max_remote_candidates */
     size_t n_remotes;   /* slots in use or ever used (high-water mark) */
     ice_pair *pairs;
-    size_t n_pairs;
+    size_t n_pairs, pairs_cap; /* grown by ice_reserve_pair (add_pair in check.c) */
     uint32_t trigger_seq;
     uint32_t prflx_seq;
 
@@ -144,13 +146,13 @@ struct rtc_ice {
     uint8_t consent_tid[RTC_STUN_TID_LEN];
     rtc_time last_sent_sel; /* keepalive (RFC 8445 §11) */
 
-    ice_txq_entry txq[ICE_TXQ_CAP];
-    size_t txq_head, txq_len;
+    ice_txq_entry *txq; /* ring grown from 4 up to ICE_TXQ_CAP, freed when it drains */
+    size_t txq_cap, txq_head, txq_len;
     uint8_t *tx_out; /* the datagram last handed out, freed on the next call */
     size_t tx_out_len;
 
     rtc_ice_event *evq;
-    size_t evq_cap, evq_head, evq_len; /* ring grown from 8 up to ICE_EVQ_CAP */
+    size_t evq_cap, evq_head, evq_len; /* ring grown from 1 up to ICE_EVQ_CAP, freed when drained */
 
     rtc_ice_stats stats;
 };
@@ -164,6 +166,9 @@ RTC_INTERNAL void ice_update_state(rtc_ice *ice);
 RTC_INTERNAL void ice_check_gathering_done(rtc_ice *ice);
 RTC_INTERNAL int ice_find_local_base(const rtc_ice *ice, const rtc_addr *dst);
 RTC_INTERNAL int ice_local_prflx_priority(const rtc_ice *ice, int local);
+/* Room for one more pair (below cfg.max_pairs): RTC_OK or RTC_ERR_NOMEM. May move
+** ice->pairs: hold indexes, not pointers, across it. */
+RTC_INTERNAL int ice_reserve_pair(rtc_ice *ice);
 
 /* check.c */
 RTC_INTERNAL void ice_pair_local(rtc_ice *ice, int local);
