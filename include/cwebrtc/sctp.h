@@ -155,8 +155,9 @@ RTC_API rtc_sctp_send_opts rtc_sctp_send_opts_reliable(uint16_t stream, uint32_t
 /*
 ** Queues one message (copied). It may be sent before the association is up; it goes
 ** out once it is. Messages of one stream keep their order when opts->unordered is false.
-** Streams with queued messages are served round-robin, one whole message at a time, so
-** a bulk transfer on one stream does not starve the others. A message queued before the
+** Streams with queued messages share the link by weighted fair queueing on their
+** priorities (rtc_sctp_set_stream_priority), one whole message at a time: equal
+** priorities take turns, and a bulk transfer on one stream does not starve the others. A message queued before the
 ** association is up on a stream the peer does not accept is dropped (counted in
 ** abandoned_messages).
 ** Returns RTC_OK;
@@ -186,6 +187,18 @@ RTC_API int rtc_sctp_set_buffered_amount_low(rtc_sctp *s, uint16_t stream, size_
 /* Total bytes held for sending (queued + in flight), all streams: what counts against
 ** cfg.send_buffer. */
 RTC_API size_t rtc_sctp_buffered_total(const rtc_sctp *s);
+
+/*
+** Sets the scheduling priority of our outgoing `stream` (RFC 8831 §6.4; the W3C
+** RTCPriorityType numbers of datachannel.h: very-low 128, low 256, medium 512, high
+** 1024). Streams with queued messages get bytes in proportion to their priorities
+** (weighted fair queueing, RFC 8260 §3.6): saturated streams of priority 1024 and 256
+** send 4:1; equal priorities take turns. Messages are never split between streams
+** (no I-DATA), so a message waits at most for the one being sent. Default 256; 0 is
+** taken as 1. Kept across stream resets. Returns RTC_OK, RTC_ERR_INVALID (NULL, stream
+** 65535), RTC_ERR_NOMEM.
+*/
+RTC_API int rtc_sctp_set_stream_priority(rtc_sctp *s, uint16_t stream, uint16_t priority);
 
 /* The peer's max message size (from SDP a=max-message-size; 0 means no limit beyond
 ** ours). Sends larger than min(ours, peer's) fail with RTC_ERR_INVALID. */

@@ -340,6 +340,10 @@ int rtc_dc_create(rtc_dc *dc, rtc_time now, const rtc_dc_init *init, uint16_t *i
                                                    : RTC_DCEP_RELIABLE;
     if (!init->ordered) ct |= 0x80;
 
+    /* RFC 8831 §6.4: the channel's priority weights its stream in the association's
+    ** scheduler (the OPEN itself goes out at that priority too). */
+    int pr = rtc_sctp_set_stream_priority(dc->sctp, id, init->priority);
+    if (pr < 0) return pr;
     if (!init->negotiated) {
         /* Queue the OPEN first: if the association cannot take it, nothing changes. */
         rtc_dcep_msg m = {
@@ -537,6 +541,9 @@ static void on_open(rtc_dc *dc, uint16_t id, const rtc_dcep_msg *m) {
     c->max_rtx = kind == RTC_DCEP_PARTIAL_RELIABLE_REXMIT ? param : -1;
     c->max_life = kind == RTC_DCEP_PARTIAL_RELIABLE_TIMED ? param : -1;
     c->priority = m->priority;
+    /* Our side of the channel sends at the priority the peer asked for (RFC 8831 §6.4);
+    ** NOMEM here only leaves the default weight. */
+    (void)rtc_sctp_set_stream_priority(dc->sctp, id, m->priority);
     c->state = RTC_DC_OPEN;
     dc->st.channels_opened++;
     q_push(dc, RTC_DC_EV_OPEN, id, 0, NULL);

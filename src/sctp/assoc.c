@@ -196,6 +196,15 @@ void sctp_buf_flush(rtc_sctp *s) {
     }
 }
 
+/* The caller's clock is monotonic, but a layer above may pass a stale `now` (the data
+** channel manager answers an OPEN from inside its poll, with the time of its last
+** call). Taking it would arm timers in the past: a spurious T3 at once, cwnd collapsed
+** to one MTU and ssthresh to its floor for the rest of a transfer. Never go back. */
+static void set_now(rtc_sctp *s, rtc_time now) {
+    if (!s->have_now || now > s->now) s->now = now;
+    s->have_now = true;
+}
+
 /* ---- streams --------------------------------------------------------------------- */
 
 stream *sctp_stream(rtc_sctp *s, uint16_t id, bool create) {
@@ -505,7 +514,7 @@ void sctp_check_shutdown(rtc_sctp *s) {
 
 int rtc_sctp_connect(rtc_sctp *s, rtc_time now) {
     if (!s) return RTC_ERR_INVALID;
-    s->now = now;
+    set_now(s, now);
     if (s->state != RTC_SCTP_CLOSED) return RTC_ERR_MISUSE;
     s->connect_called = true;
     s->my_vtag = random_nonzero(s);
@@ -520,7 +529,7 @@ int rtc_sctp_connect(rtc_sctp *s, rtc_time now) {
 
 int rtc_sctp_shutdown(rtc_sctp *s, rtc_time now) {
     if (!s) return RTC_ERR_INVALID;
-    s->now = now;
+    set_now(s, now);
     switch (s->state) {
     case RTC_SCTP_DONE: return RTC_ERR_CLOSED;
     case RTC_SCTP_CLOSED:
@@ -536,7 +545,7 @@ int rtc_sctp_shutdown(rtc_sctp *s, rtc_time now) {
 
 int rtc_sctp_abort(rtc_sctp *s, rtc_time now) {
     if (!s) return RTC_ERR_INVALID;
-    s->now = now;
+    set_now(s, now);
     if (s->state == RTC_SCTP_DONE) return RTC_ERR_CLOSED;
     bool tag_known = s->state >= RTC_SCTP_COOKIE_ECHOED;
     sctp_fail(s, RTC_SCTP_CLOSE_LOCAL_ABORT, EC_USER_ABORT, tag_known);
@@ -546,7 +555,7 @@ int rtc_sctp_abort(rtc_sctp *s, rtc_time now) {
 int rtc_sctp_send(rtc_sctp *s, rtc_time now, const rtc_sctp_send_opts *o, const uint8_t *data,
                   size_t len) {
     if (!s || !o || (!data && len)) return RTC_ERR_INVALID;
-    s->now = now;
+    set_now(s, now);
     if (s->state == RTC_SCTP_DONE) return RTC_ERR_CLOSED;
     if (s->state >= RTC_SCTP_SHUTDOWN_PENDING) return RTC_ERR_MISUSE;
     if (len == 0 || o->stream >= RTC_SCTP_MAX_STREAMS) return RTC_ERR_INVALID;
@@ -569,6 +578,14 @@ int rtc_sctp_set_buffered_amount_low(rtc_sctp *s, uint16_t id, size_t threshold)
     if (!st) return RTC_ERR_NOMEM;
     st->low_threshold = threshold;
     st->low_armed = st->buffered > threshold;
+    return RTC_OK;
+}
+
+int rtc_sctp_set_stream_priority(rtc_sctp *s, uint16_t id, uint16_t priority) {
+    if (!s || id >= RTC_SCTP_MAX_STREAMS) return RTC_ERR_INVALID;
+    stream *st = sctp_stream(s, id, true);
+    if (!st) return RTC_ERR_NOMEM;
+    tx_set_weight(s, st, priority);
     return RTC_OK;
 }
 
@@ -818,7 +835,7 @@ static void handle_shutdown(rtc_sctp *s, rtc_reader *r) {
 
 int rtc_sctp_handle_packet(rtc_sctp *s, rtc_time now, const uint8_t *buf, size_t len) {
     if (!s || (!buf && len)) return RTC_ERR_INVALID;
-    s->now = now;
+    set_now(s, now);
     /* The last chunk's padding is not required here (some stacks omit it). */
     if (len < SCTP_COMMON_HDR + 4) {
         s->st.dropped_packets++;
@@ -1010,7 +1027,7 @@ rtc_time rtc_sctp_next_timeout(const rtc_sctp *s) {
 
 int rtc_sctp_handle_timeout(rtc_sctp *s, rtc_time now) {
     if (!s) return RTC_ERR_INVALID;
-    s->now = now;
+    set_now(s, now);
     if (s->sack_at <= now) {
         s->sack_at = RTC_TIME_NEVER;
         s->sack_now = true;

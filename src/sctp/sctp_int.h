@@ -127,8 +127,11 @@ typedef struct stream {
     rx_msg *pending;       /* complete ordered messages waiting for their SSN, by SSN */
     rx_msg *pending_tail;
     tx_msg *q_head, *q_tail;          /* messages not yet fully cut into chunks */
-    struct stream *rr_next, *rr_prev; /* ring of streams with queued messages */
-    bool rr_on;
+    /* Scheduler (tx.c): weighted fair queueing between streams with queued messages. */
+    uint16_t weight;       /* priority (RFC 8831 §6.4); 0 = default 256 (W3C "low") */
+    uint32_t hidx;         /* 1 + index in s->sched while it has queued messages, else 0 */
+    uint64_t vfinish;      /* virtual finish time of the head message (or the last one) */
+    uint64_t vseq;         /* tie-break: order in which finish times were assigned */
 } stream;
 enum { RST_NONE = 0, RST_WANTED = 1, RST_SENT = 2 };
 
@@ -151,7 +154,8 @@ struct rtc_sctp {
     rtc_env env;
     rtc_sctp_config cfg;
     rtc_sctp_state state;
-    rtc_time now;
+    rtc_time now;          /* latest time given; never moves back (set_now) */
+    bool have_now;
     uint8_t secret[32];
 
     /* tags and negotiated parameters */
@@ -180,10 +184,16 @@ struct rtc_sctp {
     uint32_t rtt_tsn;
 
     /* sender */
-    /* Streams with queued messages form a ring served round-robin, one message at a
-    ** time (fragments of a message need consecutive TSNs without I-DATA), so a bulk
-    ** transfer on one channel does not starve another (as dcsctp and usrsctp do). */
-    stream *rr;                        /* the stream whose head message goes next */
+    /* Streams with queued messages sit in a min-heap by the virtual finish time of
+    ** their head message (self-clocked weighted fair queueing, RFC 8260 §3.6 / the
+    ** dcsctp scheduler): whole messages, since fragments of a message need consecutive
+    ** TSNs without I-DATA; bytes shared in proportion to the streams' priorities, equal
+    ** priorities round-robin, and a small message never waits behind another stream's
+    ** backlog, only behind the message being cut. */
+    stream **sched;                    /* heap of streams with queued messages */
+    uint32_t nsched, cap_sched;
+    uint64_t vtime;                    /* virtual time: finish time of the last pick */
+    uint64_t vseq;
     tx_msg *cur;                       /* message partly cut into chunks, or NULL */
     uint32_t nqueued;                  /* messages in all stream queues */
     size_t tx_total;                   /* bytes of live messages (send buffer use) */
@@ -303,6 +313,7 @@ RTC_INTERNAL bool tx_has_data_to_send(const rtc_sctp *s);
 RTC_INTERNAL void tx_rtt_sample(rtc_sctp *s, rtc_time rtt);
 RTC_INTERNAL void tx_cum_ack_to(rtc_sctp *s, uint32_t cum); /* SHUTDOWN's cum ack */
 RTC_INTERNAL uint32_t tx_outstanding(const rtc_sctp *s);
+RTC_INTERNAL void tx_set_weight(rtc_sctp *s, stream *st, uint16_t weight);
 
 /* rx.c */
 RTC_INTERNAL void rx_init(rtc_sctp *s, uint32_t peer_itsn);

@@ -2,9 +2,10 @@
 ** Sender side: the send FIFO, fragmentation, the ring of outstanding chunks, SACK
 ** processing, congestion control (RFC 9260 §7.2), RTO (§6.3) and PR-SCTP (RFC 3758).
 **
-** Messages wait in one FIFO (all streams) and are cut into DATA chunks only when the
-** congestion and receive windows allow, so a message's fragments get consecutive TSNs
-** and a lifetime can still drop a message that never left. Each TSN in flight has a
+** Messages wait in per-stream FIFOs, picked by a weighted fair queueing scheduler,
+** and are cut into DATA chunks only when the congestion and receive windows allow, so
+** a message's fragments get consecutive TSNs and a lifetime can still drop a message
+** that never left. Each TSN in flight has a
 ** tx_chunk in a power-of-two ring indexed by TSN; the chunk points into its message,
 ** which is freed when the last chunk is acknowledged (no copies on the send path).
 ** Flight size counts payload plus the 16-byte DATA header, so tiny messages cannot put
@@ -72,10 +73,12 @@ void tx_free_all(rtc_sctp *s) {
         st->q_tail = NULL;
         st->buffered = 0;
         st->queued_msgs = 0;
-        st->rr_on = false;
-        st->rr_next = st->rr_prev = NULL;
+        st->hidx = 0;
     }
-    s->rr = NULL;
+    s->nsched = 0;
+    rtc_free(&s->env, s->sched, s->cap_sched * sizeof *s->sched);
+    s->sched = NULL;
+    s->cap_sched = 0;
     s->cur = NULL;
     s->nqueued = 0;
     s->cum_ack = s->next_tsn - 1;
@@ -91,32 +94,111 @@ bool tx_has_data_to_send(const rtc_sctp *s) {
     return s->rtx_count > 0 || (s->nqueued && s->flight < s->cwnd);
 }
 
-static void rr_add(rtc_sctp *s, stream *st) {
-    if (st->rr_on) return;
-    st->rr_on = true;
-    if (!s->rr) {
-        st->rr_next = st->rr_prev = st;
-        s->rr = st;
-        return;
-    }
-    /* Join at the end of the cycle: just before the stream served next. */
-    st->rr_next = s->rr;
-    st->rr_prev = s->rr->rr_prev;
-    s->rr->rr_prev->rr_next = st;
-    s->rr->rr_prev = st;
+/* ---- scheduler: weighted fair queueing between streams -------------------------- */
+
+/* Self-clocked fair queueing (Golestani 1994), as RFC 8260 §3.6 sketches and dcsctp
+** does without I-DATA: each stream's head message gets a virtual finish time
+** F = max(V, F_prev) + size / weight; the stream with the smallest F sends its whole
+** next message, and V becomes that F. Bytes are shared in proportion to the weights
+** (1024:256 -> 4:1), equal weights take turns, and a stream that becomes active starts
+** at the current V, so a small message waits only for the message being cut. */
+#define DEFAULT_WEIGHT 256
+
+static uint16_t weight_of(const stream *st) { return st->weight ? st->weight : DEFAULT_WEIGHT; }
+
+static uint64_t vcost(const stream *st, const tx_msg *m) {
+    return ((uint64_t)(m->len + DATA_HDR) << 16) / weight_of(st);
 }
 
-static void rr_remove(rtc_sctp *s, stream *st) {
-    if (!st->rr_on) return;
-    st->rr_on = false;
-    if (st->rr_next == st) {
-        s->rr = NULL;
-    } else {
-        st->rr_prev->rr_next = st->rr_next;
-        st->rr_next->rr_prev = st->rr_prev;
-        if (s->rr == st) s->rr = st->rr_next;
+/* Serial comparison: virtual times wrap, live ones stay within 2^63 of each other. */
+static bool sched_before(const stream *a, const stream *b) {
+    int64_t d = (int64_t)(a->vfinish - b->vfinish);
+    if (d) return d < 0;
+    return (int64_t)(a->vseq - b->vseq) < 0;
+}
+
+static void sched_place(rtc_sctp *s, stream *st, uint32_t i) {
+    s->sched[i] = st;
+    st->hidx = i + 1;
+}
+
+static void sched_up(rtc_sctp *s, uint32_t i) {
+    stream *st = s->sched[i];
+    while (i > 0) {
+        uint32_t p = (i - 1) / 2;
+        if (!sched_before(st, s->sched[p])) break;
+        sched_place(s, s->sched[p], i);
+        i = p;
     }
-    st->rr_next = st->rr_prev = NULL;
+    sched_place(s, st, i);
+}
+
+static void sched_down(rtc_sctp *s, uint32_t i) {
+    stream *st = s->sched[i];
+    for (;;) {
+        uint32_t c = 2 * i + 1;
+        if (c >= s->nsched) break;
+        if (c + 1 < s->nsched && sched_before(s->sched[c + 1], s->sched[c])) c++;
+        if (!sched_before(s->sched[c], st)) break;
+        sched_place(s, s->sched[c], i);
+        i = c;
+    }
+    sched_place(s, st, i);
+}
+
+/* Room for one more stream in the heap (before a message is queued). */
+static bool sched_reserve(rtc_sctp *s) {
+    if (s->nsched < s->cap_sched) return true;
+    uint32_t nc = s->cap_sched ? s->cap_sched * 2 : 4;
+    stream **n = rtc_realloc(&s->env, s->sched, s->cap_sched * sizeof *n, nc * sizeof *n);
+    if (!n) return false;
+    s->sched = n;
+    s->cap_sched = nc;
+    return true;
+}
+
+static void sched_add(rtc_sctp *s, stream *st) {
+    if (st->hidx) return;
+    uint64_t start = (int64_t)(st->vfinish - s->vtime) > 0 ? st->vfinish : s->vtime;
+    st->vfinish = start + vcost(st, st->q_head);
+    st->vseq = s->vseq++;
+    s->nsched++; /* sched_reserve() made room */
+    sched_place(s, st, s->nsched - 1);
+    sched_up(s, s->nsched - 1);
+}
+
+static void sched_remove(rtc_sctp *s, stream *st) {
+    if (!st->hidx) return;
+    uint32_t i = st->hidx - 1;
+    st->hidx = 0;
+    stream *last = s->sched[--s->nsched];
+    if (i == s->nsched) return;
+    sched_place(s, last, i);
+    sched_down(s, i);
+    sched_up(s, last->hidx - 1);
+}
+
+/* The head message of st changed (the previous one left the queue). */
+static void sched_next(rtc_sctp *s, stream *st) {
+    if (!st->q_head) {
+        sched_remove(s, st);
+        return;
+    }
+    if (!st->hidx) return;
+    st->vfinish += vcost(st, st->q_head);
+    st->vseq = s->vseq++;
+    sched_down(s, st->hidx - 1);
+}
+
+void tx_set_weight(rtc_sctp *s, stream *st, uint16_t w) {
+    st->weight = w ? w : 1;
+    /* A queued head message is charged at the new weight from now on. */
+    if (st->hidx && st->q_head && st->q_head->off == 0 && s->cur != st->q_head) {
+        st->vfinish = s->vtime + vcost(st, st->q_head);
+        st->vseq = s->vseq++;
+        sched_down(s, st->hidx - 1);
+        sched_up(s, st->hidx - 1);
+    }
 }
 
 int tx_enqueue(rtc_sctp *s, const rtc_sctp_send_opts *o, const uint8_t *d, size_t len) {
@@ -124,6 +206,7 @@ int tx_enqueue(rtc_sctp *s, const rtc_sctp_send_opts *o, const uint8_t *d, size_
     stream *st = sctp_stream(s, o->stream, true);
     if (!st) return RTC_ERR_NOMEM;
     if (st->reset != RST_NONE) return RTC_ERR_MISUSE;
+    if (!st->hidx && !sched_reserve(s)) return RTC_ERR_NOMEM;
     size_t cap;
     tx_msg *m = sctp_buf_get(s, sizeof *m + len, &cap);
     if (!m) return RTC_ERR_NOMEM;
@@ -142,7 +225,7 @@ int tx_enqueue(rtc_sctp *s, const rtc_sctp_send_opts *o, const uint8_t *d, size_
     else st->q_head = m;
     st->q_tail = m;
     s->nqueued++;
-    rr_add(s, st);
+    sched_add(s, st);
     s->tx_total += len;
     st->buffered += len;
     st->queued_msgs++;
@@ -167,8 +250,7 @@ static void fifo_pop(rtc_sctp *s, tx_msg *m) {
     s->nqueued--;
     if (s->cur == m) s->cur = NULL;
     if (m->off < m->len) buffered_sub(s, st, m->len - m->off);
-    if (s->rr == st) s->rr = st->rr_next;
-    if (!st->q_head) rr_remove(s, st);
+    sched_next(s, st);
     msg_unref(s, m);
 }
 
@@ -520,7 +602,7 @@ int tx_write_data(rtc_sctp *s, rtc_writer *w, bool first_in_pkt) {
     uint32_t frag = (mtu(s) - SCTP_COMMON_HDR - DATA_HDR) & ~3u;
     bool reset_ready = false;
     for (;;) {
-        tx_msg *m = s->cur ? s->cur : (s->rr ? s->rr->q_head : NULL);
+        tx_msg *m = s->cur ? s->cur : (s->nsched ? s->sched[0]->q_head : NULL);
         if (!m) break;
         if (m->abandoned) {
             fifo_pop(s, m);
@@ -565,6 +647,7 @@ int tx_write_data(rtc_sctp *s, rtc_writer *w, bool first_in_pkt) {
             m->ssn_set = true;
         }
         uint32_t tsn = s->next_tsn++;
+        if (m->off == 0) s->vtime = m->st->vfinish; /* this message is in service */
         if (m->nchunks == 0) m->first_tsn = tsn;
         m->nchunks++;
         tx_chunk *c = slot(s, tsn);

@@ -21,9 +21,16 @@
 typedef struct sim_pkt {
     rtc_time at;
     uint64_t seq;
-    size_t len;
+    size_t len, cap;
     uint8_t *data;
 } sim_pkt;
+
+/* Recycled packet buffers: a GiB transfer moves a million packets, and malloc/free per
+** packet showed up in profiles. */
+typedef struct sim_buf {
+    uint8_t *p;
+    size_t cap;
+} sim_buf;
 
 typedef struct sim_link {
     uint64_t rng;
@@ -38,6 +45,8 @@ typedef struct sim_link {
     uint64_t seq;
     uint64_t sent, dropped, delivered;
     bool down;                 /* drop everything */
+    sim_buf *pool;             /* free buffers */
+    size_t npool, cappool;
 } sim_link;
 
 static inline uint64_t sim_rand(uint64_t *s) {
@@ -53,14 +62,24 @@ static inline bool pkt_before(const sim_pkt *a, const sim_pkt *b) {
     return a->at < b->at || (a->at == b->at && a->seq < b->seq);
 }
 
-static void link_push(sim_link *l, rtc_time at, const uint8_t *d, size_t len) {
+static inline void link_push(sim_link *l, rtc_time at, const uint8_t *d, size_t len) {
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 64;
         l->heap = realloc(l->heap, l->cap * sizeof *l->heap);
         if (!l->heap) abort();
     }
-    sim_pkt p = {at, l->seq++, len, malloc(len ? len : 1)};
-    if (!p.data) abort();
+    sim_pkt p = {at, l->seq++, len, 0, NULL};
+    if (l->npool) {
+        sim_buf b = l->pool[--l->npool];
+        p.data = b.p;
+        p.cap = b.cap;
+    }
+    if (p.cap < len || !p.data) {
+        free(p.data);
+        p.cap = len < 1500 ? 1500 : len;
+        p.data = malloc(p.cap);
+        if (!p.data) abort();
+    }
     memcpy(p.data, d, len);
     size_t i = l->n++;
     while (i > 0) {
@@ -72,7 +91,7 @@ static void link_push(sim_link *l, rtc_time at, const uint8_t *d, size_t len) {
     l->heap[i] = p;
 }
 
-static sim_pkt link_pop(sim_link *l) {
+static inline sim_pkt link_pop(sim_link *l) {
     sim_pkt top = l->heap[0];
     sim_pkt last = l->heap[--l->n];
     size_t i = 0;
@@ -88,9 +107,21 @@ static sim_pkt link_pop(sim_link *l) {
     return top;
 }
 
+/* Gives a popped packet's buffer back to the link. */
+static inline void link_recycle(sim_link *l, sim_pkt *p) {
+    if (l->npool == l->cappool) {
+        l->cappool = l->cappool ? l->cappool * 2 : 64;
+        l->pool = realloc(l->pool, l->cappool * sizeof *l->pool);
+        if (!l->pool) abort();
+    }
+    l->pool[l->npool].p = p->data;
+    l->pool[l->npool++].cap = p->cap;
+    p->data = NULL;
+}
+
 static inline rtc_time link_next(const sim_link *l) { return l->n ? l->heap[0].at : RTC_TIME_NEVER; }
 
-static void link_send(sim_link *l, rtc_time now, const uint8_t *d, size_t len) {
+static inline void link_send(sim_link *l, rtc_time now, const uint8_t *d, size_t len) {
     l->sent++;
     if (l->down || sim_unit(&l->rng) < l->loss) {
         l->dropped++;
@@ -113,9 +144,11 @@ static void link_send(sim_link *l, rtc_time now, const uint8_t *d, size_t len) {
     if (l->dup > 0 && sim_unit(&l->rng) < l->dup) link_push(l, at + 1000, d, len);
 }
 
-static void link_free(sim_link *l) {
+static inline void link_free(sim_link *l) {
     for (size_t i = 0; i < l->n; i++) free(l->heap[i].data);
+    for (size_t i = 0; i < l->npool; i++) free(l->pool[i].p);
     free(l->heap);
+    free(l->pool);
     memset(l, 0, sizeof *l);
 }
 
@@ -134,7 +167,7 @@ struct sim {
     void (*tap)(sim *s, int side, const uint8_t *d, size_t len);
 };
 
-static void sim_drain(sim *s, int side) {
+static inline void sim_drain(sim *s, int side) {
     rtc_sctp *a = s->x[side];
     if (!a) return;
     for (int guard = 0; guard < 1000000; guard++) {
@@ -154,7 +187,7 @@ static void sim_drain(sim *s, int side) {
     }
 }
 
-static void sim_drain_all(sim *s) {
+static inline void sim_drain_all(sim *s) {
     /* An event handler on one side may queue output on the other: loop to fixpoint. */
     for (int i = 0; i < 4; i++) {
         sim_drain(s, 0);
@@ -163,7 +196,7 @@ static void sim_drain_all(sim *s) {
 }
 
 /* Advance to the next thing that happens. Returns false when nothing will. */
-static bool sim_step(sim *s) {
+static inline bool sim_step(sim *s) {
     rtc_time t = RTC_TIME_NEVER;
     for (int i = 0; i < 2; i++) {
         if (s->x[i]) {
@@ -183,7 +216,7 @@ static bool sim_step(sim *s) {
                 s->link[i].delivered++;
                 rtc_sctp_handle_packet(s->x[1 - i], s->now, p.data, p.len);
             }
-            free(p.data);
+            link_recycle(&s->link[i], &p);
             sim_drain_all(s);
         }
     }
@@ -197,7 +230,7 @@ static bool sim_step(sim *s) {
 }
 
 /* Run until done(s) says so, time passes `until`, or nothing is left to happen. */
-static bool sim_run(sim *s, bool (*done)(sim *), rtc_time until) {
+static inline bool sim_run(sim *s, bool (*done)(sim *), rtc_time until) {
     for (uint64_t guard = 0; guard < 50000000ull; guard++) {
         if (done && done(s)) return true;
         if (s->now > until) return false;
@@ -206,7 +239,7 @@ static bool sim_run(sim *s, bool (*done)(sim *), rtc_time until) {
     return false;
 }
 
-static void sim_free(sim *s) {
+static inline void sim_free(sim *s) {
     rtc_sctp_free(s->x[0]);
     rtc_sctp_free(s->x[1]);
     link_free(&s->link[0]);
