@@ -330,6 +330,7 @@ typedef struct rtc_pc_dc_info {
     int ready_state;              /* 0 connecting, 1 open, 2 closing, 3 closed (W3C order) */
     size_t buffered_amount;
     size_t buffered_amount_low_threshold;
+    uint16_t priority;            /* ours, or what the peer's OPEN said */
     /* W3C RTCDataChannelStats: user messages and their payload bytes */
     uint64_t messages_sent, bytes_sent, messages_received, bytes_received;
 } rtc_pc_dc_info;
@@ -403,6 +404,10 @@ typedef struct rtc_pc_dc_init {
     const char *protocol;         /* NULL: "" */
     bool negotiated;              /* false; true: no DCEP, `id` agreed out of band */
     uint16_t id;                  /* negotiated only: 0..65534 */
+    uint16_t priority;            /* W3C RTCPriorityType as RFC 8832 carries it: 128 very-low,
+                                     256 low (0 = default = low), 512 medium, 1024 high; the
+                                     SCTP sender shares the link between channels in this
+                                     proportion (weighted fair queueing, per message) */
 } rtc_pc_dc_init;
 RTC_API void rtc_pc_dc_init_default(rtc_pc_dc_init *init);
 

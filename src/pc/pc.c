@@ -201,6 +201,7 @@ static int chan_realize(rtc_pc *pc, pc_chan *c) {
     in.max_packet_life_time = c->max_life;
     in.negotiated = c->negotiated;
     in.id = c->negotiated ? (uint16_t)c->id : 0;
+    if (c->priority) in.priority = c->priority;
     uint16_t id = 0;
     int rc = rtc_dc_create(pc->dc, pc->now, &in, &id);
     if (rc < 0) return rc;
@@ -220,6 +221,7 @@ static void fill_info(rtc_pc *pc, const pc_chan *c, rtc_pc_dc_info *info) {
     info->max_retransmits = c->max_rexmit;
     info->max_packet_life_time = c->max_life;
     info->negotiated = c->negotiated;
+    info->priority = c->priority ? c->priority : RTC_DC_PRIORITY_LOW;
     info->ready_state = c->ready;
     info->buffered_amount = c->in_dc ? rtc_dc_buffered_amount(pc->dc, (uint16_t)c->id) : 0;
     info->buffered_amount_low_threshold = c->threshold;
@@ -258,6 +260,7 @@ int rtc_pc_create_data_channel(rtc_pc *pc, const char *label, const rtc_pc_dc_in
     c->max_life = init->max_packet_life_time < 0 ? -1 : init->max_packet_life_time;
     c->negotiated = init->negotiated;
     if (init->negotiated) c->id = init->id;
+    c->priority = init->priority;
     if (pc->dc) {
         int rc = chan_realize(pc, c);
         if (rc < 0) {
@@ -833,6 +836,7 @@ static bool dc_event(rtc_pc *pc, const rtc_dc_event *ev, rtc_pc_event *out) {
             c->max_rexmit = ev->info.max_retransmits;
             c->max_life = ev->info.max_packet_life_time;
             c->negotiated = ev->info.negotiated;
+            c->priority = ev->info.priority;
             c->ready = 1;
             pc->dc_opened++;
             /* W3C: "datachannel" first, then the channel's "open". */

@@ -32,6 +32,7 @@ typedef struct pc_chan {
     char *label, *protocol;
     bool ordered, negotiated, remote;
     int32_t max_rexmit, max_life;
+    uint16_t priority; /* RFC 8832 value; 0 = default (low) */
     int ready; /* 0 connecting, 1 open, 2 closing, 3 closed */
     bool in_dc; /* created in the rtc_dc manager */
     size_t threshold;

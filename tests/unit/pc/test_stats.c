@@ -94,7 +94,62 @@ static void test_stats_json(void) {
     pp_free(&p);
 }
 
+/* Channel priorities reach the SCTP scheduler through the peer connection: two saturated
+** channels, high (1024) and low (256), share the link about 4:1. */
+static bool two_open(pp_pair *p, void *ud) {
+    (void)ud;
+    return p->s[0].n_opened >= 2 && p->s[1].n_opened >= 2;
+}
+
+static void test_priority(void) {
+    pp_pair p;
+    REQUIRE(pp_init(&p, 9, NULL, NULL) == 0);
+    p.s[1].keep_data = false;
+    uint32_t hi = 0, lo = 0;
+    rtc_pc_dc_init init;
+    rtc_pc_dc_init_default(&init);
+    init.priority = 1024;
+    REQUIRE(rtc_pc_create_data_channel(p.s[0].pc, "hi", &init, &hi) == RTC_OK);
+    init.priority = 0; /* default: low */
+    REQUIRE(rtc_pc_create_data_channel(p.s[0].pc, "lo", &init, &lo) == RTC_OK);
+    pp_drain_all(&p);
+    REQUIRE(pp_negotiate(&p, 0) == 0);
+    REQUIRE(pp_run_until(&p, two_open, NULL, RTC_SEC(10)));
+    rtc_pc_dc_info info;
+    for (int k = 0; k < p.s[1].n_remote_ch; k++) {
+        REQUIRE(rtc_pc_dc_get_info(p.s[1].pc, p.s[1].remote_ch[k], &info) == RTC_OK);
+        CHECK_EQ_INT(info.priority, strcmp(info.label, "hi") == 0 ? 1024 : 256);
+    }
+    static const uint8_t msg[16384];
+    uint32_t rhi = 0;
+    for (int k = 0; k < p.s[1].n_remote_ch; k++)
+        if (strcmp(p.s[1].remote_label[k], "hi") == 0) rhi = p.s[1].remote_ch[k];
+    uint64_t got_hi = 0, got_lo = 0;
+    for (int guard = 0; guard < 400000 && got_hi + got_lo < (8u << 20); guard++) {
+        uint32_t chs[2] = {hi, lo};
+        for (int k = 0; k < 2; k++)
+            while (rtc_pc_dc_buffered_amount(p.s[0].pc, chs[k]) < 256 * 1024 &&
+                   rtc_pc_dc_send(p.s[0].pc, chs[k], true, msg, sizeof msg) == RTC_OK) {
+            }
+        if (!pp_step(&p)) break;
+        rtc_pc_dc_info a;
+        got_hi = got_lo = 0;
+        for (int k = 0; k < p.s[1].n_remote_ch; k++) {
+            if (rtc_pc_dc_get_info(p.s[1].pc, p.s[1].remote_ch[k], &a) != RTC_OK) continue;
+            if (p.s[1].remote_ch[k] == rhi) got_hi = a.bytes_received;
+            else got_lo = a.bytes_received;
+        }
+    }
+    double ratio = got_lo ? (double)got_hi / (double)got_lo : 0;
+    fprintf(stderr, "  high %llu B, low %llu B: %.2f:1\n", (unsigned long long)got_hi,
+            (unsigned long long)got_lo, ratio);
+    CHECK(got_hi + got_lo >= (8u << 20));
+    CHECK(ratio > 3.0 && ratio < 5.0);
+    pp_free(&p);
+}
+
 int main(void) {
     RUN(test_stats_json);
+    RUN(test_priority);
     return TEST_DONE();
 }
