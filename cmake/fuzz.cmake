@@ -13,6 +13,10 @@ foreach(f ${RTC_FUZZERS})
   target_compile_options(${exe} PRIVATE -fsanitize=fuzzer)
   target_link_options(${exe} PRIVATE -fsanitize=fuzzer)
   target_link_libraries(${exe} PRIVATE cwebrtc_static)
+  # fuzz/<name>.cmake (optional): extra sources/libraries of that target, e.g. app code.
+  if(EXISTS ${CMAKE_SOURCE_DIR}/fuzz/${fn}.cmake)
+    include(${CMAKE_SOURCE_DIR}/fuzz/${fn}.cmake)
+  endif()
   file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz-scratch/${fn})
   add_test(NAME ${exe}
            COMMAND ${exe} -max_total_time=${RTC_FUZZ_SECONDS} -timeout=10 -rss_limit_mb=2048

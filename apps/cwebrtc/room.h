@@ -82,6 +82,20 @@ rtc_time app_room_joined_at(const app_room *r);
 void app_room_shutdown(app_room *r, rtc_time linger);
 void app_room_free(app_room *r);
 
+/*
+** Without a signaling connection (fuzz/apps_room.c, tests): the room sends its `join` and
+** every later message to send(json, len, send_ud) (NULL: dropped) and gets the server's
+** messages from app_room_on_server_message. pcfg (NULL: defaults) configures every peer
+** connection (e.g. one shared certificate); the peers bind to 127.0.0.1 only, so no
+** candidate from a message makes packets leave the host. Returns 0, or -1.
+*/
+int app_room_new_offline(app_room **out, rtc_loop *loop, const char *room,
+                         const rtc_pc_config *pcfg, const app_room_callbacks *cb,
+                         void (*send)(const char *json, size_t len, void *ud), void *send_ud);
+/* Handle one message from the signaling server (the text of one WebSocket message, any
+** bytes): what the room does with every message its WebSocket delivers. */
+void app_room_on_server_message(app_room *r, const char *msg, size_t len);
+
 /* Helpers for commands: one JSON text message on a channel; 0 or an RTC_ERR code. */
 int app_send_json(rtc_peer *p, uint32_t ch, const char *json);
 /* Install SIGINT/SIGTERM handlers that stop `loop`; *flag (may be NULL) becomes 1. */

@@ -39,6 +39,8 @@ struct app_ws {
     bool msg_active, msg_binary;
     rtc_timer timer; /* connect/handshake timeout, deferred failure, close linger */
     char why[512];
+    app_ws_write_fn write; /* detached (fd < 0): where output goes instead of a socket */
+    void *write_ud;
 };
 
 static void ws_die(app_ws *ws, const char *why);
@@ -60,6 +62,12 @@ static int buf_add(uint8_t **b, size_t *len, size_t *cap, const void *d, size_t 
 }
 
 static void want(app_ws *ws) {
+    if (ws->fd < 0 && ws->write && ws->state != ST_DEAD) {
+        /* detached: the transport takes everything at once */
+        if (ws->out_len) ws->write(ws->out, ws->out_len, ws->write_ud);
+        ws->out_len = 0;
+        return;
+    }
     if (!ws->watched) return;
     unsigned ev = RTC_LOOP_READ;
     if (ws->state == ST_CONNECTING || ws->out_len) ev |= RTC_LOOP_WRITE;
@@ -137,10 +145,7 @@ static void b64(const uint8_t *in, size_t n, char *out) {
     EVP_EncodeBlock((unsigned char *)out, in, (int)n);
 }
 
-static int send_handshake(app_ws *ws) {
-    uint8_t k[16];
-    if (RAND_bytes(k, sizeof k) != 1) return -1;
-    b64(k, sizeof k, ws->key);
+static int send_handshake_with_key(app_ws *ws) {
     char req[1200];
     int n = snprintf(req, sizeof req,
                      "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -149,6 +154,13 @@ static int send_handshake(app_ws *ws) {
                      ws->path, ws->hostport, ws->key);
     if (n < 0 || (size_t)n >= sizeof req) return -1;
     return buf_add(&ws->out, &ws->out_len, &ws->out_cap, req, (size_t)n, APP_WS_MAX_OUT);
+}
+
+static int send_handshake(app_ws *ws) {
+    uint8_t k[16];
+    if (RAND_bytes(k, sizeof k) != 1) return -1;
+    b64(k, sizeof k, ws->key);
+    return send_handshake_with_key(ws);
 }
 
 /* Parse the 101 answer; returns bytes consumed, 0 if incomplete, -1 on error (why set). */
@@ -286,14 +298,15 @@ static bool parse_frames(app_ws *ws) {
                      len > 2 ? (const char *)d + 2 : "");
             if (ws->state == ST_OPEN) queue_frame(ws, 0x8, d, len >= 2 ? 2 : 0);
             /* flush our close answer best-effort, then report */
-            if (ws->out_len) {
+            if (ws->out_len && ws->fd >= 0) {
                 ssize_t w = send(ws->fd, ws->out, ws->out_len, MSG_NOSIGNAL);
                 (void)w;
             }
             ws_die(ws, ws->state == ST_CLOSING ? "closed" : why);
             return false;
         } else if (op == 0x9) {
-            if (queue_frame(ws, 0xA, d, (size_t)len)) {
+            /* nothing goes out after our close frame (RFC 6455 1.4), not even a pong */
+            if (ws->state == ST_OPEN && queue_frame(ws, 0xA, d, (size_t)len)) {
                 ws_die(ws, "cannot queue a pong");
                 return false;
             }
@@ -308,6 +321,34 @@ static bool parse_frames(app_ws *ws) {
     memmove(ws->in, ws->in + pos, ws->in_len - pos);
     ws->in_len -= pos;
     return true;
+}
+
+int app_ws_feed(app_ws *ws, const uint8_t *data, size_t len) {
+    if (!ws || ws->state == ST_DEAD) return -1;
+    if (buf_add(&ws->in, &ws->in_len, &ws->in_cap, data, len, APP_WS_MAX_MSG + 65536)) {
+        ws_die(ws, "input buffer overflow");
+        return -1;
+    }
+    if (ws->state == ST_HANDSHAKE) {
+        long c = parse_handshake(ws);
+        if (c < 0) {
+            char why[512];
+            snprintf(why, sizeof why, "%s", ws->why[0] ? ws->why : "bad handshake");
+            ws->why[0] = 0;
+            ws_die(ws, why);
+            return -1;
+        }
+        if (c == 0) return 0;
+        memmove(ws->in, ws->in + c, ws->in_len - (size_t)c);
+        ws->in_len -= (size_t)c;
+        ws->state = ST_OPEN;
+        rtc_loop_timer_stop(ws->loop, &ws->timer);
+        if (ws->cb.on_open) ws->cb.on_open(ws, ws->cb.ud);
+        if (ws->state == ST_DEAD) return -1;
+    }
+    if (ws->state == ST_OPEN || ws->state == ST_CLOSING)
+        if (!parse_frames(ws)) return -1;
+    return 1;
 }
 
 static void on_fd(rtc_loop *l, int fd, unsigned ev, void *ud) {
@@ -362,30 +403,9 @@ static void on_fd(rtc_loop *l, int fd, unsigned ev, void *ud) {
                                : "the server closed the connection during the handshake");
                 return;
             }
-            if (buf_add(&ws->in, &ws->in_len, &ws->in_cap, buf, (size_t)r,
-                        APP_WS_MAX_MSG + 65536)) {
-                ws_die(ws, "input buffer overflow");
-                return;
-            }
-            if (ws->state == ST_HANDSHAKE) {
-                long c = parse_handshake(ws);
-                if (c < 0) {
-                    char why[512];
-                    snprintf(why, sizeof why, "%s", ws->why[0] ? ws->why : "bad handshake");
-                    ws->why[0] = 0;
-                    ws_die(ws, why);
-                    return;
-                }
-                if (c == 0) continue;
-                memmove(ws->in, ws->in + c, ws->in_len - (size_t)c);
-                ws->in_len -= (size_t)c;
-                ws->state = ST_OPEN;
-                rtc_loop_timer_stop(ws->loop, &ws->timer);
-                if (ws->cb.on_open) ws->cb.on_open(ws, ws->cb.ud);
-                if (ws->state == ST_DEAD) return;
-            }
-            if (ws->state == ST_OPEN || ws->state == ST_CLOSING)
-                if (!parse_frames(ws)) return;
+            int fr = app_ws_feed(ws, buf, (size_t)r);
+            if (fr < 0) return;
+            if (fr == 0) continue;
             if ((size_t)r < sizeof buf) break;
         }
     }
@@ -480,6 +500,32 @@ int app_ws_new(app_ws **out, rtc_loop *loop, const char *url, const app_ws_callb
     } else {
         rtc_loop_timer_start(loop, &ws->timer, rtc_net_now() + CONNECT_TIMEOUT, on_timer, ws);
     }
+    *out = ws;
+    return 0;
+}
+
+int app_ws_new_detached(app_ws **out, rtc_loop *loop, const char *key, app_ws_write_fn write,
+                        void *write_ud, const app_ws_callbacks *cb) {
+    *out = NULL;
+    app_ws *ws = calloc(1, sizeof *ws);
+    if (!ws) return -1;
+    ws->loop = loop;
+    if (cb) ws->cb = *cb;
+    ws->fd = -1;
+    ws->write = write;
+    ws->write_ud = write_ud;
+    snprintf(ws->host, sizeof ws->host, "detached");
+    snprintf(ws->hostport, sizeof ws->hostport, "detached");
+    snprintf(ws->path, sizeof ws->path, "/ws");
+    ws->state = ST_HANDSHAKE;
+    if (key) snprintf(ws->key, sizeof ws->key, "%s", key);
+    if (key ? send_handshake_with_key(ws) : send_handshake(ws)) {
+        free(ws->out);
+        free(ws);
+        return -1;
+    }
+    want(ws); /* the request goes to `write` */
+    rtc_loop_timer_start(loop, &ws->timer, rtc_net_now() + CONNECT_TIMEOUT, on_timer, ws);
     *out = ws;
     return 0;
 }

@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cwebrtc/loop.h"
 
@@ -47,5 +48,26 @@ void app_ws_close(app_ws *ws);
 bool app_ws_flushed(const app_ws *ws);
 bool app_ws_is_open(const app_ws *ws);
 void app_ws_free(app_ws *ws);
+
+/*
+** The byte-processing part, without a socket (fuzz/apps_ws.c, tests).
+**
+** app_ws_new_detached: a connection whose handshake request is already "sent": it waits
+** for the server's 101 answer. Everything it would write to the socket (the request, the
+** masked frames) goes to write(data, len, write_ud) instead, synchronously. key: the
+** request's Sec-WebSocket-Key (its Sec-WebSocket-Accept is checked; NULL: random, as for a
+** real connection). The 5 s handshake timer is armed on `loop` as for app_ws_new.
+** Returns 0, or -1 (out of memory).
+**
+** app_ws_feed: process bytes received from the server (what on_fd does with each recv()):
+** the upgrade answer, then frames (fragments reassembled, pings answered, close answered).
+** Unlike the socket path, the callbacks run from inside this call. Returns -1 when the
+** connection is dead (on_close was called), 0 while the upgrade answer is incomplete, 1
+** otherwise.
+*/
+typedef void (*app_ws_write_fn)(const uint8_t *data, size_t len, void *ud);
+int app_ws_new_detached(app_ws **out, rtc_loop *loop, const char *key, app_ws_write_fn write,
+                        void *write_ud, const app_ws_callbacks *cb);
+int app_ws_feed(app_ws *ws, const uint8_t *data, size_t len);
 
 #endif
