@@ -252,16 +252,26 @@ static bool parse_frames(app_ws *ws) {
                 len = (len << 8) | p[2 + i];
             hl = 10;
         }
-        if (masked) hl += 4;
+        /* RFC 6455 5.1/5.2/5.5: a server never masks; no extension is negotiated, so the
+        ** RSV bits are 0; control frames are short and never fragmented. */
+        if (masked) {
+            ws_die(ws, "protocol error: masked frame from the server");
+            return false;
+        }
+        if (p[0] & 0x70) {
+            ws_die(ws, "protocol error: reserved bits set");
+            return false;
+        }
+        if ((op & 0x8) && (!fin || len > 125)) {
+            ws_die(ws, "protocol error: fragmented or oversized control frame");
+            return false;
+        }
         if (len > APP_WS_MAX_MSG) {
             ws_die(ws, "server message too large");
             return false;
         }
         if (avail < hl + len) break;
         uint8_t *d = p + hl;
-        if (masked)
-            for (uint64_t i = 0; i < len; i++)
-                d[i] ^= p[hl - 4 + (i & 3)];
         pos += hl + (size_t)len;
         if (op == 0x1 || op == 0x2 || op == 0x0) {
             if (op != 0 && ws->msg_active) {
