@@ -1,7 +1,11 @@
 /*
 ** cwebrtc turn-server: a TURN relay (RFC 8656) on the sans-IO core in src/turn, driven by
-** an rtc_loop. Listeners over UDP, TCP and TLS (IPv4/IPv6, several addresses); one UDP
-** socket per relayed address, bound in --min-port..--max-port on --relay-ip (advertised
+** N relay threads (--threads), each an rtc_loop with its own core, SO_REUSEPORT UDP
+** listeners and the relay sockets of its allocations; they share only the nonce key,
+** the quota counts and EVEN-PORT reservations (a mutex taken when allocations start and
+** end, never per packet); thread 0 also runs TCP/TLS, metrics and signals. Listeners
+** over UDP, TCP and TLS (IPv4/IPv6, several addresses); one UDP socket per relayed
+** address (equal bursts sent with UDP GSO), bound in --min-port..--max-port on --relay-ip (advertised
 ** as --external-ip behind 1:1 NAT); RFC 6062 TCP relays (a listener per TCP allocation,
 ** peer connections spliced byte-for-byte with the client's data connection); long-term users
 ** (flags or a file) and coTURN-compatible REST secrets; Prometheus metrics; SIGTERM
@@ -11,14 +15,19 @@
 */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 
 #include "cmd.h"
@@ -44,11 +53,42 @@ typedef struct peer_conn peer_conn;
 
 #define SPLICE_HIWAT (64 * 1024) /* stop reading one side while the other has this queued */
 #define MAX_PEER_CONNS 4096
+#define MAX_THREADS 64
+#define QUOTA_BUCKETS 4096
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103 /* linux/udp.h: UDP GSO segment size (Linux 4.18) */
+#endif
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
+#define GSO_MAX_BYTES 60000 /* one GSO send stays below the 64 KiB datagram limit */
+#define GSO_MAX_SEG 1232    /* larger datagrams may exceed a path's MTU (1280 minus headers):
+                            ** the kernel refuses GSO segments it would have to fragment */
 
+typedef struct turn_shared turn_shared;
+
+/* Counters a relay thread publishes for the metrics endpoint on thread 0 (relaxed atomic
+** stores, no lock; one cache line per thread so the writers do not share one). */
+enum { SNAP_ALLOCS, SNAP_ALLOCS_TOTAL, SNAP_PKTS, SNAP_BYTES, SNAP_AUTH, SNAP_DENIED, SNAP_QUOTA,
+       SNAP_DROPPED, SNAP_STALE, SNAP_N };
+
+/*
+** One relay thread: its own loop, core, UDP listeners (SO_REUSEPORT when there are
+** several threads) and the relay sockets its core opened. Thread 0 (the main thread)
+** also holds the configuration, TCP/TLS, RFC 6062, metrics and signals; the others are
+** copies of its configuration with those parts left out.
+*/
 typedef struct turn_app {
     rtc_loop *loop;
     rtc_turn_server *srv;
     rtc_timer timer;
+    int idx;          /* thread number, 0 = main */
+    int threads;      /* --threads (thread 0's copy is the configured value) */
+    turn_shared *sh;
+    pthread_t thread;
+    bool started;
+    rtc_time resv_next; /* earliest expiry of the EVEN-PORT reservations this thread made */
+    _Alignas(64) _Atomic uint64_t snap[SNAP_N];
     /* listeners */
     rtc_addr listen[MAX_LISTEN];
     int n_listen;
@@ -56,6 +96,7 @@ typedef struct turn_app {
     int tcp_fd[MAX_LISTEN];
     rtc_addr tcp_addr[MAX_LISTEN];
     bool no_tcp, no_udp, no_tls;
+    bool no_gso; /* --no-gso, or the kernel refused UDP_SEGMENT once */
     /* TLS listeners (RFC 8656 §3.1: TURN over TLS over TCP, same framing as TCP) */
     rtc_addr tls_listen[MAX_LISTEN];
     int n_tls_listen;
@@ -71,7 +112,6 @@ typedef struct turn_app {
     ** IP of that family when not given) are advertised as PUBLIC, per family of PRIVATE. */
     rtc_addr ext_public[2], ext_private[2];
     uint16_t min_port, max_port, cursor;
-    relay_sock *reserved; /* EVEN-PORT R=1 reservations */
     /* tcp */
     tcp_conn *conns;
     int n_conns;
@@ -105,12 +145,35 @@ typedef struct turn_app {
 } turn_app;
 
 struct relay_sock {
-    turn_app *app;
+    turn_app *app;      /* the thread whose loop watches it */
     rtc_udp *u;
     rtc_addr addr;
-    uint64_t token;     /* reservation token when parked in app->reserved */
+    uint64_t token;     /* reservation token when parked in the shared reserved list */
     rtc_time reserved_until;
+    int owner;          /* thread that parked it (wakes to expire it) */
     relay_sock *next;
+};
+
+typedef struct quota_user {
+    struct quota_user *next;
+    size_t n, len;
+    char name[];
+} quota_user;
+
+/*
+** What the relay threads share: allocation quotas (per username and in total, so
+** --user-quota and --total-quota mean the same as with one thread) and EVEN-PORT
+** reservations (the Allocate with the RESERVATION-TOKEN usually comes from another
+** client socket, which the kernel may hash to another thread). Both behind one mutex
+** that is only taken when an allocation starts or ends, never per packet.
+*/
+struct turn_shared {
+    int n;
+    turn_app *w[MAX_THREADS];
+    pthread_mutex_t mu;
+    size_t total, max_total, max_user;
+    quota_user *users[QUOTA_BUCKETS];
+    relay_sock *reserved; /* parked sockets are watched by no loop: any thread may claim one */
 };
 
 struct tcp_conn {
@@ -189,25 +252,40 @@ static void relay_sock_free(relay_sock *r) {
     free(r);
 }
 
+/* Relay ports: thread k of N tries the port pairs (2m, 2m+1) with m % N == k first
+** (pass 0), so threads do not race for the same ports and EVEN-PORT's port+1 is its own;
+** pass 1 tries the whole range (bind() fails on ports in use, so a thread whose share is
+** full, or a range smaller than 2N ports, still finds one). */
+static bool port_skip(const turn_app *a, int pass, uint16_t port) {
+    return pass == 0 && a->sh->n > 1 && (int)((port >> 1) % (unsigned)a->sh->n) != a->idx;
+}
+
 static int relay_open(void *ud, uint8_t family, bool even, bool reserve_next, uint64_t token_in,
                       rtc_addr *relay, void **handle, uint64_t *token) {
     turn_app *a = ud;
+    turn_shared *sh = a->sh;
     relay_sock *r = NULL;
     if (token_in) {
-        for (relay_sock **pp = &a->reserved; *pp; pp = &(*pp)->next)
+        pthread_mutex_lock(&sh->mu);
+        for (relay_sock **pp = &sh->reserved; *pp; pp = &(*pp)->next)
             if ((*pp)->token == token_in) {
                 r = *pp;
                 *pp = r->next;
                 r->next = NULL;
                 break;
             }
+        pthread_mutex_unlock(&sh->mu);
         if (!r) return RTC_ERR_NOT_FOUND;
+        r->app = a; /* watched by this thread's loop from now on */
     } else {
         const rtc_addr *ip = &a->relay_ip[family == RTC_AF_INET6 ? 1 : 0];
         if (!ip->family) return RTC_ERR_UNSUPPORTED;
         uint32_t span = (uint32_t)(a->max_port - a->min_port) + 1;
-        for (uint32_t i = 0; i < span && !r; i++) {
+        uint32_t tries = (a->sh->n > 1 ? 2 : 1) * span;
+        for (uint32_t j = 0; j < tries && !r; j++) {
+            uint32_t i = j % span;
             uint16_t port = (uint16_t)(a->min_port + (a->cursor + i) % span);
+            if (port_skip(a, (int)(j / span), port)) continue;
             if (even && (port & 1)) continue;
             if (reserve_next && port == a->max_port) continue;
             r = relay_bind(a, ip, port);
@@ -225,8 +303,12 @@ static int relay_open(void *ud, uint8_t family, bool even, bool reserve_next, ui
                 memcpy(&next->token, tb, 8);
                 if (!next->token) next->token = 1;
                 next->reserved_until = rtc_net_now() + RTC_SEC(30); /* RFC 8656 §7.2: ~30 s */
-                next->next = a->reserved;
-                a->reserved = next;
+                next->owner = a->idx;
+                if (next->reserved_until < a->resv_next) a->resv_next = next->reserved_until;
+                pthread_mutex_lock(&sh->mu);
+                next->next = sh->reserved;
+                sh->reserved = next;
+                pthread_mutex_unlock(&sh->mu);
                 *token = next->token;
             }
             if (r) a->cursor = (uint16_t)((a->cursor + i + 1) % span);
@@ -345,13 +427,102 @@ static rtc_udp *listener_udp(turn_app *a, const rtc_addr *from) {
     return NULL;
 }
 
-/* Send the pending batch (one sendmmsg). A full socket buffer drops the rest: UDP. */
+/* Copy this thread's counters where the metrics thread reads them (not needed on thread
+** 0, which serves the metrics itself). */
+static void publish(turn_app *a) {
+    if (a->idx == 0) return;
+    rtc_turn_server_stats st;
+    rtc_turn_server_get_stats(a->srv, &st);
+    const uint64_t v[SNAP_N] = {st.allocations,   st.allocations_total, st.relayed_packets,
+                                st.relayed_bytes, st.auth_failures,     st.denied_peers,
+                                st.quota_rejections, st.dropped,        st.stale_nonces};
+    for (int i = 0; i < SNAP_N; i++) atomic_store_explicit(&a->snap[i], v[i], memory_order_relaxed);
+}
+
+/* Send the pending batch (one sendmmsg). A full socket buffer drops the rest: UDP. The
+** counters are published first, so a client that got an answer sees it in the metrics. */
+/* How many datagrams from tx[off] can leave as one UDP GSO send: same destination, same
+** length (the last one may be shorter), within GSO_MAX_BYTES. */
+static size_t gso_run(const turn_app *a, size_t off) {
+    const rtc_udp_tx *t = &a->tx[off];
+    size_t k = 1, bytes = t->len;
+    if (t->len > GSO_MAX_SEG || t->len == 0) return 1;
+    while (off + k < a->tx_n && rtc_addr_equal(&a->tx[off + k].dst, &t->dst) &&
+           a->tx[off + k].len <= t->len && bytes + a->tx[off + k].len <= GSO_MAX_BYTES) {
+        bytes += a->tx[off + k].len;
+        if (a->tx[off + k++].len < t->len) break; /* a shorter one ends the run */
+    }
+    return k;
+}
+
+/* One sendmsg with UDP_SEGMENT: the kernel builds one large datagram and cuts it into
+** `n` datagrams as late as possible (one route lookup and socket pass for the burst).
+** false: not sent (the caller falls back to sendmmsg; refusals turn GSO off). */
+static bool gso_send(turn_app *a, size_t off, size_t n) {
+    const rtc_udp_tx *t = &a->tx[off];
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    rtc_addr local;
+    rtc_udp_local_addr(a->tx_sock, &local);
+    int rc = local.family == RTC_AF_INET6 ? rtc_addr_to_sockaddr_v6(&t->dst, &ss, &sl)
+                                          : rtc_addr_to_sockaddr(&t->dst, &ss, &sl);
+    if (rc != RTC_OK) return false;
+    struct iovec iov[BATCH];
+    for (size_t i = 0; i < n; i++) iov[i] = (struct iovec){(void *)t[i].data, t[i].len};
+    union {
+        char buf[CMSG_SPACE(sizeof(uint16_t))];
+        struct cmsghdr align;
+    } ctrl;
+    memset(&ctrl, 0, sizeof ctrl);
+    struct msghdr mh = {.msg_name = &ss, .msg_namelen = sl, .msg_iov = iov, .msg_iovlen = n,
+                        .msg_control = ctrl.buf, .msg_controllen = sizeof ctrl.buf};
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_UDP;
+    cm->cmsg_type = UDP_SEGMENT;
+    cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+    uint16_t seg = (uint16_t)t->len;
+    memcpy(CMSG_DATA(cm), &seg, sizeof seg);
+    if (sendmsg(rtc_udp_fd(a->tx_sock), &mh, MSG_DONTWAIT) >= 0) return true;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return true; /* full buffer: dropped, as UDP */
+    if (errno == EINVAL || errno == EIO || errno == ENOPROTOOPT || errno == EOPNOTSUPP)
+        a->no_gso = true; /* no UDP GSO here (old kernel, no checksum offload): sendmmsg */
+    return false;
+}
+
+/* Send the pending batch: runs of equal datagrams to one destination (a relayed burst)
+** as one UDP GSO send each, the rest with sendmmsg. A full socket buffer drops the rest:
+** UDP. The counters are published first, so a client that got an answer sees it in the
+** metrics. */
 static void tx_flush(turn_app *a) {
+    if (a->tx_n) publish(a);
     size_t off = 0;
     while (off < a->tx_n) {
-        int k = rtc_udp_send_batch(a->tx_sock, a->tx + off, a->tx_n - off);
-        if (k <= 0) break;
-        off += (size_t)k;
+        size_t end = off;
+        if (!a->no_gso) {
+            /* [off, end): datagrams that are not part of a run of 2 or more */
+            while (end < a->tx_n) {
+                size_t k = gso_run(a, end);
+                if (k >= 2) break;
+                end++;
+            }
+        } else {
+            end = a->tx_n;
+        }
+        while (off < end) {
+            int k = rtc_udp_send_batch(a->tx_sock, a->tx + off, end - off);
+            if (k <= 0) {
+                off = a->tx_n; /* the socket refuses: drop the rest */
+                break;
+            }
+            off += (size_t)k;
+        }
+        if (off >= a->tx_n) break;
+        size_t k = gso_run(a, off);
+        if (!gso_send(a, off, k)) {
+            int m = rtc_udp_send_batch(a->tx_sock, a->tx + off, k);
+            if (m <= 0) break;
+        }
+        off += k;
     }
     a->tx_n = 0;
     a->tx_sock = NULL;
@@ -385,9 +556,7 @@ static void flush(turn_app *a) {
 static void on_timer(rtc_loop *l, rtc_timer *t, void *ud);
 static void rearm(turn_app *a) {
     rtc_time next = rtc_turn_server_next_timeout(a->srv);
-    /* Also expire unused EVEN-PORT reservations. */
-    for (relay_sock *r = a->reserved; r; r = r->next)
-        if (r->reserved_until < next) next = r->reserved_until;
+    if (a->resv_next < next) next = a->resv_next; /* also expire unused EVEN-PORT reservations */
     rtc_loop_timer_start(a->loop, &a->timer, next, on_timer, a);
 }
 
@@ -396,18 +565,26 @@ static void on_timer(rtc_loop *l, rtc_timer *t, void *ud) {
     rtc_time now = rtc_net_now();
     rtc_turn_server_set_unix_time(a->srv, (int64_t)time(NULL));
     rtc_turn_server_handle_timeout(a->srv, now);
-    for (relay_sock **pp = &a->reserved; *pp;) {
-        if ((*pp)->reserved_until <= now) {
+    if (a->resv_next <= now) {
+        a->resv_next = RTC_TIME_NEVER;
+        pthread_mutex_lock(&a->sh->mu);
+        for (relay_sock **pp = &a->sh->reserved; *pp;) {
             relay_sock *r = *pp;
-            *pp = r->next;
-            rtc_udp_free(r->u); /* never watched while parked */
-            free(r);
-        } else {
-            pp = &(*pp)->next;
+            if (r->reserved_until <= now) {
+                *pp = r->next;
+                rtc_udp_free(r->u); /* never watched while parked */
+                free(r);
+                continue;
+            }
+            if (r->owner == a->idx && r->reserved_until < a->resv_next)
+                a->resv_next = r->reserved_until;
+            pp = &r->next;
         }
+        pthread_mutex_unlock(&a->sh->mu);
     }
     flush(a);
     tx_flush(a);
+    publish(a);
     rearm(a);
 }
 
@@ -429,11 +606,15 @@ static void on_relay(rtc_loop *l, int fd, unsigned ev, void *ud) {
         flush(a);
     }
     tx_flush(a);
+    publish(a);
 }
 
 static void on_udp(rtc_loop *l, int fd, unsigned ev, void *ud) {
-    turn_app *a = g_app;
-    rtc_udp *u = ud;
+    turn_app *a = ud;
+    rtc_udp *u = NULL;
+    for (int i = 0; i < a->n_listen && !u; i++)
+        if (a->udp[i] && rtc_udp_fd(a->udp[i]) == fd) u = a->udp[i];
+    if (!u) return;
     rtc_addr local;
     rtc_udp_local_addr(u, &local);
     rtc_turn_server_set_unix_time(a->srv, (int64_t)time(NULL));
@@ -450,6 +631,7 @@ static void on_udp(rtc_loop *l, int fd, unsigned ev, void *ud) {
         flush(a);
     }
     tx_flush(a);
+    publish(a);
     rearm(a);
 }
 
@@ -795,9 +977,12 @@ static int tcp_listen_op(void *ud, uint8_t family, rtc_addr *relay, void **handl
     r->app = a;
     r->fd = -1;
     uint32_t span = (uint32_t)(a->max_port - a->min_port) + 1;
-    for (uint32_t i = 0; i < span && r->fd < 0; i++) {
+    uint32_t tries = (a->sh->n > 1 ? 2 : 1) * span;
+    for (uint32_t j = 0; j < tries && r->fd < 0; j++) {
+        uint32_t i = j % span;
         rtc_addr b = *ip;
         b.port = (uint16_t)(a->min_port + (a->cursor + i) % span);
+        if (port_skip(a, (int)(j / span), b.port)) continue;
         if (rtc_tcp_listen(&r->fd, &b, 16, &r->addr) != RTC_OK) r->fd = -1;
         else a->cursor = (uint16_t)((a->cursor + i + 1) % span);
     }
@@ -865,32 +1050,60 @@ static void on_metrics(rtc_loop *l, int fd, unsigned ev, void *ud) {
     turn_app *a = ud;
     int cfd;
     if (rtc_tcp_accept(fd, &cfd, NULL) != RTC_OK) return;
-    /* The request is ignored (any path answers); a short blocking-free write. */
+    /* The request is ignored (any path answers); a short blocking-free write. The totals
+    ** are thread 0's live counters plus what the other threads last published. */
+    turn_shared *sh = a->sh;
     rtc_turn_server_stats st;
     rtc_turn_server_get_stats(a->srv, &st);
-    char body[2048], resp[2400];
-    int bl = snprintf(body, sizeof body,
-                      "# TYPE turn_allocations gauge\nturn_allocations %llu\n"
-                      "# TYPE turn_allocations_total counter\nturn_allocations_total %llu\n"
-                      "# TYPE turn_relayed_packets_total counter\nturn_relayed_packets_total %llu\n"
-                      "# TYPE turn_relayed_bytes_total counter\nturn_relayed_bytes_total %llu\n"
-                      "# TYPE turn_auth_failures_total counter\nturn_auth_failures_total %llu\n"
-                      "# TYPE turn_denied_peers_total counter\nturn_denied_peers_total %llu\n"
-                      "# TYPE turn_quota_rejections_total counter\nturn_quota_rejections_total %llu\n"
-                      "# TYPE turn_dropped_total counter\nturn_dropped_total %llu\n"
-                      "# TYPE turn_stale_nonces_total counter\nturn_stale_nonces_total %llu\n"
-                      "# TYPE turn_tcp_connections gauge\nturn_tcp_connections %d\n"
-                      "# TYPE turn_tcp_peer_connections gauge\nturn_tcp_peer_connections %d\n",
-                      (unsigned long long)st.allocations, (unsigned long long)st.allocations_total,
-                      (unsigned long long)st.relayed_packets, (unsigned long long)st.relayed_bytes,
-                      (unsigned long long)st.auth_failures, (unsigned long long)st.denied_peers,
-                      (unsigned long long)st.quota_rejections, (unsigned long long)st.dropped,
-                      (unsigned long long)st.stale_nonces, a->n_conns, a->n_peers);
+    uint64_t per[MAX_THREADS][SNAP_N];
+    uint64_t v[SNAP_N] = {st.allocations,   st.allocations_total, st.relayed_packets,
+                          st.relayed_bytes, st.auth_failures,     st.denied_peers,
+                          st.quota_rejections, st.dropped,        st.stale_nonces};
+    memcpy(per[0], v, sizeof v);
+    for (int t = 1; t < sh->n; t++)
+        for (int i = 0; i < SNAP_N; i++) {
+            per[t][i] = atomic_load_explicit(&sh->w[t]->snap[i], memory_order_relaxed);
+            v[i] += per[t][i];
+        }
+    static const char *const names[SNAP_N] = {
+        "turn_allocations gauge",          "turn_allocations_total counter",
+        "turn_relayed_packets_total counter", "turn_relayed_bytes_total counter",
+        "turn_auth_failures_total counter", "turn_denied_peers_total counter",
+        "turn_quota_rejections_total counter", "turn_dropped_total counter",
+        "turn_stale_nonces_total counter"};
+    static char body[16384], resp[16640];
+    size_t bl = 0;
+#define OUT(...)                                                                        \
+    do {                                                                                \
+        int k_ = snprintf(body + bl, sizeof body - bl, __VA_ARGS__);                    \
+        if (k_ > 0) bl = bl + (size_t)k_ < sizeof body ? bl + (size_t)k_ : sizeof body - 1; \
+    } while (0)
+    for (int i = 0; i < SNAP_N; i++) {
+        const char *sp = strchr(names[i], ' ');
+        int nl = (int)(sp - names[i]);
+        OUT("# TYPE %s\n%.*s %llu\n", names[i], nl, names[i], (unsigned long long)v[i]);
+    }
+    OUT("# TYPE turn_tcp_connections gauge\nturn_tcp_connections %d\n"
+        "# TYPE turn_tcp_peer_connections gauge\nturn_tcp_peer_connections %d\n"
+        "# TYPE turn_relay_threads gauge\nturn_relay_threads %d\n",
+        a->n_conns, a->n_peers, sh->n);
+    /* Per thread: how evenly the kernel's SO_REUSEPORT hash spreads the clients. */
+    OUT("# TYPE turn_thread_allocations_total counter\n");
+    for (int t = 0; t < sh->n; t++)
+        OUT("turn_thread_allocations_total{thread=\"%d\"} %llu\n", t,
+            (unsigned long long)per[t][SNAP_ALLOCS_TOTAL]);
+    OUT("# TYPE turn_thread_relayed_packets_total counter\n");
+    for (int t = 0; t < sh->n; t++)
+        OUT("turn_thread_relayed_packets_total{thread=\"%d\"} %llu\n", t,
+            (unsigned long long)per[t][SNAP_PKTS]);
+#undef OUT
     int rl = snprintf(resp, sizeof resp,
                       "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
-                      "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
+                      "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
                       bl, body);
-    rtc_tcp_send(cfd, (const uint8_t *)resp, (size_t)rl);
+    if (rl > 0)
+        rtc_tcp_send(cfd, (const uint8_t *)resp,
+                     (size_t)rl < sizeof resp ? (size_t)rl : sizeof resp - 1);
     rtc_net_close(cfd);
 }
 
@@ -1032,6 +1245,8 @@ static int apply(turn_app *a, opts *o, const char *name, const char *v) {
         a->no_tcp = true;
     } else if (!strcmp(name, "no-udp")) {
         a->no_udp = true;
+    } else if (!strcmp(name, "no-gso")) {
+        a->no_gso = true;
     } else if (!strcmp(name, "allow-loopback-peers")) {
         o->cfg.allow_loopback_peers = true;
     } else if (!strcmp(name, "allow-private-peers")) {
@@ -1061,6 +1276,16 @@ static int apply(turn_app *a, opts *o, const char *name, const char *v) {
         NEEDV();
         if (rtc_addr_parse(&o->metrics, v, 9641)) return -1;
         o->have_metrics = true;
+    } else if (!strcmp(name, "threads") || !strcmp(name, "relay-threads")) {
+        NEEDV();
+        /* coTURN's relay-threads=0 means one thread as well */
+        char *end;
+        long t = strtol(v, &end, 10);
+        if (*end || t < (name[0] == 'r' ? 0 : 1) || t > MAX_THREADS) {
+            fprintf(stderr, "cwebrtc turn-server: --%s wants 1..%d\n", name, MAX_THREADS);
+            return -1;
+        }
+        a->threads = t ? (int)t : 1;
     } else if (!strcmp(name, "verbose") || !strcmp(name, "v")) {
         a->verbose++;
     } else if (!strcmp(name, "log-file") || !strcmp(name, "pidfile")) {
@@ -1077,7 +1302,7 @@ static bool takes_value(const char *name) {
     static const char *no_value[] = {"use-auth-secret", "lt-cred-mech", "a", "fingerprint",
                                      "no-tls", "no-dtls", "no-cli", "simple-log", "n", "no-tcp",
                                      "no-tlsv1", "no-tlsv1_1", "no-tlsv1_2", "no-sslv3",
-                                     "no-tcp-relay",
+                                     "no-tcp-relay", "no-gso",
                                      "no-udp", "allow-loopback-peers", "allow-private-peers",
                                      "verbose", "v"};
     for (size_t i = 0; i < sizeof no_value / sizeof *no_value; i++)
@@ -1117,13 +1342,65 @@ static int load_config(turn_app *a, opts *o, const char *path) {
     return rc;
 }
 
-/* (Re)load users and secrets into the core: flags, then --user-file. */
-static int load_credentials(turn_app *a) {
+/*
+** The credentials as configured (flags, -c, --user-file path), copied so that every
+** relay thread loads them into its core from the same snapshot while thread 0 is free
+** to re-read the config for the next SIGHUP. The last thread to drop it reports.
+*/
+typedef struct creds {
+    atomic_int refs, errors;
+    int n_users, n_secrets;
+    char *users[MAX_USERS_ARGS];
+    char *secrets[8];
+    char *user_file;
+    bool use_auth_secret, report;
+} creds;
+
+static void creds_unref(creds *c) {
+    if (atomic_fetch_sub(&c->refs, 1) != 1) return;
+    if (c->report)
+        fprintf(stderr, "cwebrtc turn-server: reloaded credentials (%d users, %d secrets)%s\n",
+                c->n_users, c->n_secrets, atomic_load(&c->errors) ? ", with errors" : "");
+    for (int i = 0; i < c->n_users; i++) free(c->users[i]);
+    for (int i = 0; i < c->n_secrets; i++) free(c->secrets[i]);
+    free(c->user_file);
+    free(c);
+}
+
+static creds *creds_snapshot(const turn_app *a, int refs) {
+    creds *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    atomic_init(&c->refs, refs);
+    atomic_init(&c->errors, 0);
+    bool ok = true;
+    for (int i = 0; i < a->n_users; i++)
+        ok &= (c->users[c->n_users++] = xstrdup(a->users[i])) != NULL;
+    for (int i = 0; i < a->n_secrets; i++)
+        ok &= (c->secrets[c->n_secrets++] = xstrdup(a->secrets[i])) != NULL;
+    if (a->user_file) ok &= (c->user_file = xstrdup(a->user_file)) != NULL;
+    c->use_auth_secret = a->use_auth_secret;
+    if (!ok) {
+        atomic_store(&c->refs, 1);
+        creds_unref(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* (Re)load users and secrets into one thread's core: flags, then --user-file. */
+static int load_credentials(turn_app *a, creds *cr) {
     rtc_turn_server_clear_credentials(a->srv);
     int bad = 0;
-    for (int i = 0; i < a->n_users; i++) {
-        char *colon = strchr(a->users[i], ':');
-        *colon = 0;
+    for (int i = 0; i < cr->n_users; i++) {
+        const char *colon = strchr(cr->users[i], ':');
+        char name[600];
+        size_t nl = (size_t)(colon - cr->users[i]);
+        if (nl >= sizeof name) {
+            bad++;
+            continue;
+        }
+        memcpy(name, cr->users[i], nl);
+        name[nl] = 0;
         const char *pw = colon + 1;
         int rc;
         if (!strncmp(pw, "0x", 2) && strlen(pw) == 34) { /* coTURN's precomputed key form */
@@ -1135,17 +1412,16 @@ static int load_credentials(turn_app *a) {
                 ok = sscanf(pw + 2 + 2 * k, "%2x", &v) == 1;
                 key[k] = (uint8_t)v;
             }
-            if (ok) rc = rtc_turn_server_add_user_key(a->srv, a->users[i], key);
+            if (ok) rc = rtc_turn_server_add_user_key(a->srv, name, key);
         } else {
-            rc = rtc_turn_server_add_user(a->srv, a->users[i], pw);
+            rc = rtc_turn_server_add_user(a->srv, name, pw);
         }
-        *colon = ':';
         if (rc) bad++;
     }
-    if (a->user_file) {
-        FILE *f = fopen(a->user_file, "r");
+    if (cr->user_file) {
+        FILE *f = fopen(cr->user_file, "r");
         if (!f) {
-            fprintf(stderr, "cwebrtc turn-server: cannot open %s\n", a->user_file);
+            fprintf(stderr, "cwebrtc turn-server: cannot open %s\n", cr->user_file);
             bad++;
         }
         char line[1024];
@@ -1158,17 +1434,31 @@ static int load_credentials(turn_app *a) {
         }
         if (f) fclose(f);
     }
-    if (a->use_auth_secret)
-        for (int i = 0; i < a->n_secrets; i++)
-            if (rtc_turn_server_add_secret(a->srv, a->secrets[i])) bad++;
+    if (cr->use_auth_secret)
+        for (int i = 0; i < cr->n_secrets; i++)
+            if (rtc_turn_server_add_secret(a->srv, cr->secrets[i])) bad++;
+    if (bad) atomic_fetch_add(&cr->errors, 1);
     return bad ? -1 : 0;
+}
+
+typedef struct reload_task {
+    turn_app *w;
+    creds *c;
+} reload_task;
+
+static void reload_on_thread(rtc_loop *l, void *ud) {
+    reload_task *t = ud;
+    if (l) load_credentials(t->w, t->c); /* l == NULL: the loop went away first */
+    creds_unref(t->c);
+    free(t);
 }
 
 /*
 ** SIGHUP: forget the users and secrets that came from the -c file, read the file again
-** (credential keys only), then rebuild the core's credentials from flags, the file and
-** --user-file. Live allocations keep their keys (RFC 8656 has no way to revoke them but
-** Refresh, which then fails with 401 for a removed user).
+** (credential keys only), then rebuild every thread's credentials from flags, the file
+** and --user-file (posted to the other threads' loops; the "reloaded" line is printed
+** once all of them have it). Live allocations keep their keys (RFC 8656 has no way to
+** revoke them but Refresh, which then fails with 401 for a removed user).
 */
 static void reload(turn_app *a, opts *o) {
     int k = 0;
@@ -1196,9 +1486,24 @@ static void reload(turn_app *a, opts *o) {
         (void)load_config(a, o, a->config_file);
         a->reloading = false;
     }
-    int rc = load_credentials(a);
-    fprintf(stderr, "cwebrtc turn-server: reloaded credentials (%d users, %d secrets)%s\n",
-            a->n_users, a->n_secrets, rc ? ", with errors" : "");
+    turn_shared *sh = a->sh;
+    creds *c = creds_snapshot(a, sh->n);
+    if (!c) {
+        fprintf(stderr, "cwebrtc turn-server: reload failed: out of memory\n");
+        return;
+    }
+    c->report = true;
+    load_credentials(a, c);
+    for (int t = 1; t < sh->n; t++) {
+        reload_task *task = malloc(sizeof *task);
+        if (task) *task = (reload_task){sh->w[t], c};
+        if (!task || rtc_loop_post(sh->w[t]->loop, reload_on_thread, task) != RTC_OK) {
+            free(task);
+            atomic_fetch_add(&c->errors, 1);
+            creds_unref(c);
+        }
+    }
+    creds_unref(c);
 }
 
 static void on_sig_pipe(rtc_loop *l, int fd, unsigned ev, void *ud) {
@@ -1221,7 +1526,8 @@ static void on_signal(int sig) {
         (void)w;
         errno = e;
     } else {
-        rtc_loop_stop(g_app->loop);
+        turn_shared *sh = g_app->sh;
+        for (int i = 0; i < sh->n; i++) rtc_loop_stop(sh->w[i]->loop);
     }
 }
 
@@ -1260,8 +1566,87 @@ static int usage(void) {
             "         [--metrics ADDR:PORT] [--no-tcp] [--no-udp] [-c CONFIG] [--verbose]\n"
             "         [--cert FILE --pkey FILE [--listen-tls ADDR:PORT]... [--tls-listening-port N]\n"
             "          [--cipher-list LIST] [--no-tlsv1_2] [--no-tls]]\n"
-            "         [--external-ip PUBLIC[/PRIVATE]] [--stale-nonce SECONDS] [--no-tcp-relay]\n");
+            "         [--external-ip PUBLIC[/PRIVATE]] [--stale-nonce SECONDS] [--no-tcp-relay]\n"
+            "         [--threads N (relay threads; default: one per online CPU, at most 64)] [--no-gso]\n");
     return EXIT_USAGE;
+}
+
+/* ---- relay threads ---------------------------------------------------------------------- */
+
+static uint32_t name_hash(const char *s, size_t n) {
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 16777619u;
+    return h;
+}
+
+/* The cores' shared quota hooks (rtc_turn_quota_ops): one count per username and one in
+** total for all threads, under the shared mutex (only when allocations start and end). */
+static bool quota_acquire(void *ud, const char *user, size_t len) {
+    turn_shared *sh = ud;
+    quota_user **b = &sh->users[name_hash(user, len) % QUOTA_BUCKETS];
+    bool ok = false;
+    pthread_mutex_lock(&sh->mu);
+    quota_user *u = *b;
+    while (u && (u->len != len || memcmp(u->name, user, len) != 0)) u = u->next;
+    if (sh->total < sh->max_total && (!u || u->n < sh->max_user)) {
+        if (!u && (u = malloc(sizeof *u + len + 1)) != NULL) {
+            u->n = 0;
+            u->len = len;
+            memcpy(u->name, user, len);
+            u->name[len] = 0;
+            u->next = *b;
+            *b = u;
+        }
+        if (u) {
+            u->n++;
+            sh->total++;
+            ok = true;
+        }
+    }
+    pthread_mutex_unlock(&sh->mu);
+    return ok;
+}
+
+static void quota_release(void *ud, const char *user, size_t len) {
+    turn_shared *sh = ud;
+    quota_user **pp = &sh->users[name_hash(user, len) % QUOTA_BUCKETS];
+    pthread_mutex_lock(&sh->mu);
+    while (*pp && ((*pp)->len != len || memcmp((*pp)->name, user, len) != 0)) pp = &(*pp)->next;
+    if (*pp) {
+        quota_user *u = *pp;
+        if (sh->total) sh->total--;
+        if (--u->n == 0) {
+            *pp = u->next;
+            free(u);
+        }
+    }
+    pthread_mutex_unlock(&sh->mu);
+}
+
+static atomic_bool thread_failed;
+
+static void *relay_thread(void *ud) {
+    turn_app *w = ud;
+    if (rtc_loop_run(w->loop) != RTC_OK) {
+        fprintf(stderr, "cwebrtc turn-server: relay thread %d: event loop failed\n", w->idx);
+        atomic_store(&thread_failed, true);
+        rtc_loop_stop(w->sh->w[0]->loop);
+    }
+    return NULL;
+}
+
+/* Free what a relay thread (not thread 0) owns, after it has stopped. NULL is a no-op. */
+static void worker_free(turn_app *w) {
+    if (!w) return;
+    rtc_turn_server_free(w->srv); /* closes its relay sockets */
+    for (int i = 0; i < w->n_listen; i++)
+        if (w->udp[i]) {
+            rtc_loop_unwatch(w->loop, rtc_udp_fd(w->udp[i]));
+            rtc_udp_free(w->udp[i]);
+        }
+    if (w->loop) rtc_loop_timer_stop(w->loop, &w->timer);
+    rtc_loop_free(w->loop); /* runs a pending reload with l == NULL: its snapshot is released */
+    free(w);
 }
 
 int cmd_turn_server(int argc, char **argv) {
@@ -1275,6 +1660,7 @@ int cmd_turn_server(int argc, char **argv) {
     for (int i = 0; i < MAX_LISTEN; i++) a->tcp_fd[i] = a->tls_fd[i] = -1;
     a->min_port = 49152;
     a->max_port = 65535;
+    atomic_store(&thread_failed, false);
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (!strcmp(arg, "-c")) {
@@ -1331,6 +1717,21 @@ int cmd_turn_server(int argc, char **argv) {
             return EXIT_USAGE;
         }
     }
+    /* Relay threads: --threads / relay-threads, default one per online CPU. */
+    static turn_shared sh;
+    memset(&sh, 0, sizeof sh);
+    if (!a->threads) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        a->threads = cpus < 1 ? 1 : cpus > MAX_THREADS ? MAX_THREADS : (int)cpus;
+    }
+    if (a->no_udp) a->threads = 1; /* the relay threads serve UDP listeners only */
+    sh.n = a->threads;
+    sh.max_total = o.cfg.max_allocations ? o.cfg.max_allocations : 100000;
+    sh.max_user = o.cfg.user_quota ? o.cfg.user_quota : 1000;
+    pthread_mutex_init(&sh.mu, NULL);
+    a->sh = &sh;
+    a->resv_next = RTC_TIME_NEVER;
+    sh.w[0] = a;
     g_app = a;
     rtc_env env = {0};
     if (a->verbose) {
@@ -1341,32 +1742,78 @@ int cmd_turn_server(int argc, char **argv) {
     o.cfg.software = o.software[0] ? o.software : NULL;
     o.cfg.allowed_peers = o.allowed;
     o.cfg.denied_peers = o.denied;
-    o.cfg.relay = (rtc_turn_relay_ops){relay_open, relay_close, a};
-    if (!a->no_tcp_relay && (!a->no_tcp || a->n_tls_listen))
-        o.cfg.tcp = (rtc_turn_tcp_ops){tcp_listen_op, tcp_unlisten_op, tcp_connect_op, tcp_drop_op,
-                                       tcp_bind_op, a};
+    bool tcp_relay = !a->no_tcp_relay && (!a->no_tcp || a->n_tls_listen);
     int rc = EXIT_FAIL;
-    if (rtc_loop_new(&a->loop, NULL) != RTC_OK || rtc_turn_server_new(&a->srv, &o.cfg, &env) != RTC_OK) {
-        fprintf(stderr, "cwebrtc turn-server: cannot start (bad configuration?)\n");
+    uint8_t nonce_key[32];
+    creds *cr = NULL;
+    /* The other threads: copies of the configuration without thread 0's parts. */
+    for (int t = 1; t < sh.n; t++) {
+        turn_app *w = malloc(sizeof *w);
+        if (!w) {
+            sh.n = t;
+            fprintf(stderr, "cwebrtc turn-server: out of memory\n");
+            goto out;
+        }
+        memcpy(w, a, sizeof *w);
+        w->idx = t;
+        w->n_users = w->n_secrets = 0;
+        w->user_file = NULL;
+        w->cert = w->pkey = w->cipher_list = NULL;
+        w->no_tcp = true;
+        w->n_tls_listen = 0;
+        w->conns = NULL;
+        w->peers = NULL;
+        memset(w->udp, 0, sizeof w->udp);
+        sh.w[t] = w;
+    }
+    if (RAND_bytes(nonce_key, sizeof nonce_key) != 1) {
+        fprintf(stderr, "cwebrtc turn-server: no randomness for the nonce key\n");
         goto out;
     }
-    if (load_credentials(a) != 0) {
+    for (int t = 0; t < sh.n; t++) {
+        turn_app *w = sh.w[t];
+        rtc_turn_server_config cfg = o.cfg;
+        cfg.relay = (rtc_turn_relay_ops){relay_open, relay_close, w};
+        if (tcp_relay)
+            cfg.tcp = (rtc_turn_tcp_ops){tcp_listen_op, tcp_unlisten_op, tcp_connect_op, tcp_drop_op,
+                                         tcp_bind_op, w}; /* only thread 0 has TCP clients */
+        if (sh.n > 1) cfg.quota = (rtc_turn_quota_ops){quota_acquire, quota_release, &sh};
+        rtc_timer_init(&w->timer);
+        if (rtc_loop_new(&w->loop, NULL) != RTC_OK ||
+            rtc_turn_server_new(&w->srv, &cfg, &env) != RTC_OK) {
+            fprintf(stderr, "cwebrtc turn-server: cannot start (bad configuration?)\n");
+            goto out;
+        }
+        /* One nonce key: a nonce from any thread is good on all. */
+        rtc_turn_server_set_nonce_key(w->srv, nonce_key);
+    }
+    OPENSSL_cleanse(nonce_key, sizeof nonce_key);
+    cr = creds_snapshot(a, 1);
+    bool creds_ok = cr != NULL;
+    for (int t = 0; t < sh.n && creds_ok; t++) creds_ok = load_credentials(sh.w[t], cr) == 0;
+    if (cr) creds_unref(cr);
+    if (!creds_ok) {
         fprintf(stderr, "cwebrtc turn-server: bad users or secrets\n");
         goto out;
     }
-    rtc_timer_init(&a->timer);
     for (int i = 0; i < a->n_listen; i++) {
         char s[RTC_ADDR_STRLEN];
         rtc_addr bound = a->listen[i];
         if (!a->no_udp) {
-            rtc_udp_config cfg = {.bind = bound, .rcvbuf = 4 << 20, .sndbuf = 4 << 20};
-            if (rtc_udp_new(&a->udp[i], &cfg, NULL) != RTC_OK) {
-                rtc_addr_fmt(&bound, s, sizeof s);
-                fprintf(stderr, "cwebrtc turn-server: cannot bind udp %s: %s\n", s, strerror(errno));
-                goto out;
+            /* One socket per thread on the same address (SO_REUSEPORT): the kernel hashes
+            ** each client's 4-tuple to one of them, so a client stays on one thread. */
+            for (int t = 0; t < sh.n; t++) {
+                turn_app *w = sh.w[t];
+                rtc_udp_config cfg = {.bind = bound, .rcvbuf = 4 << 20, .sndbuf = 4 << 20,
+                                      .reuse_port = sh.n > 1};
+                if (rtc_udp_new(&w->udp[i], &cfg, NULL) != RTC_OK) {
+                    rtc_addr_fmt(&bound, s, sizeof s);
+                    fprintf(stderr, "cwebrtc turn-server: cannot bind udp %s: %s\n", s, strerror(errno));
+                    goto out;
+                }
+                rtc_udp_local_addr(w->udp[i], &bound); /* port 0: the others take the same port */
+                rtc_loop_watch(w->loop, rtc_udp_fd(w->udp[i]), RTC_LOOP_READ, on_udp, w);
             }
-            rtc_udp_local_addr(a->udp[i], &bound);
-            rtc_loop_watch(a->loop, rtc_udp_fd(a->udp[i]), RTC_LOOP_READ, on_udp, a->udp[i]);
             rtc_addr_fmt(&bound, s, sizeof s);
             printf("listening udp %s\n", s);
         }
@@ -1393,6 +1840,7 @@ int cmd_turn_server(int argc, char **argv) {
         rtc_addr_fmt(&a->tls_addr[i], s, sizeof s);
         printf("listening tls %s\n", s);
     }
+    printf("relay threads %d\n", sh.n);
     if (o.have_metrics) {
         rtc_addr mb;
         if (rtc_tcp_listen(&a->metrics_fd, &o.metrics, 0, &mb) != RTC_OK) {
@@ -1419,18 +1867,43 @@ int cmd_turn_server(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    rearm(a);
-    if (rtc_loop_run(a->loop) == RTC_OK) rc = EXIT_OK;
+    for (int t = 0; t < sh.n; t++) rearm(sh.w[t]);
+    /* The relay threads block the signals, so the handlers run on the main thread. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    bool started_all = true;
+    for (int t = 1; t < sh.n; t++) {
+        sh.w[t]->started = pthread_create(&sh.w[t]->thread, NULL, relay_thread, sh.w[t]) == 0;
+        if (!sh.w[t]->started) started_all = false;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!started_all) fprintf(stderr, "cwebrtc turn-server: cannot start the relay threads\n");
+    else if (rtc_loop_run(a->loop) == RTC_OK && !atomic_load(&thread_failed)) rc = EXIT_OK;
     signal(SIGHUP, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
 out:
+    for (int t = 1; t < sh.n; t++)
+        if (sh.w[t] && sh.w[t]->started) {
+            rtc_loop_stop(sh.w[t]->loop);
+            pthread_join(sh.w[t]->thread, NULL);
+        }
+    for (int t = sh.n - 1; t >= 1; t--) worker_free(sh.w[t]);
     while (a->conns) conn_close(a->conns, false);
     rtc_turn_server_free(a->srv); /* closes every relay socket */
-    while (a->reserved) {
-        relay_sock *r = a->reserved;
-        a->reserved = r->next;
+    while (sh.reserved) {
+        relay_sock *r = sh.reserved;
+        sh.reserved = r->next;
         rtc_udp_free(r->u);
         free(r);
     }
+    for (int i = 0; i < QUOTA_BUCKETS; i++) /* empty once every core is freed; be safe */
+        while (sh.users[i]) {
+            quota_user *u = sh.users[i];
+            sh.users[i] = u->next;
+            free(u);
+        }
     for (int i = 0; i < a->n_listen; i++) {
         if (a->udp[i]) {
             rtc_loop_unwatch(a->loop, rtc_udp_fd(a->udp[i]));
@@ -1464,6 +1937,7 @@ out:
     for (int i = 0; i < a->n_users; i++) free(a->users[i]);
     for (int i = 0; i < a->n_secrets; i++) free(a->secrets[i]);
     free((void *)a->user_file);
+    pthread_mutex_destroy(&sh.mu);
     g_app = NULL;
     return rc;
 }

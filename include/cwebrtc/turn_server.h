@@ -17,7 +17,13 @@
 ** answers to unauthenticated requests are small and rate-limited, so the server cannot
 ** be used to amplify traffic toward a spoofed source.
 **
-** Threading: one rtc_turn_server is used by one thread at a time.
+** Threading: one rtc_turn_server is used by one thread at a time. To relay on several
+** threads, run one server per thread, each with its own sockets (apps/cwebrtc
+** turn-server: SO_REUSEPORT listeners, so the kernel keeps a client's 5-tuple on one
+** thread, and the relay sockets a server opens watched by the same thread). Give them
+** the same nonce key (rtc_turn_server_set_nonce_key) so a nonce one thread issued is
+** valid on all, and, for quotas that hold across threads, the same quota hooks
+** (rtc_turn_quota_ops). Nothing else is shared, so the per-packet path takes no lock.
 */
 #ifndef CWEBRTC_TURN_SERVER_H
 #define CWEBRTC_TURN_SERVER_H
@@ -91,6 +97,21 @@ typedef struct rtc_turn_tcp_ops {
     void *ud;
 } rtc_turn_tcp_ops;
 
+/*
+** Allocation quotas shared between several servers (optional; thread-safe, implemented
+** by the embedding program). After the server's own checks (max_allocations, user_quota)
+** pass, acquire() is asked for one more allocation of `username` (len bytes, not
+** NUL-terminated): false => 486 Allocation Quota Reached. Every allocation that
+** acquired calls release() exactly once when it ends (or fails to be created), on the
+** thread that owns its server. Called only when allocations start and end, never per
+** packet.
+*/
+typedef struct rtc_turn_quota_ops {
+    bool (*acquire)(void *ud, const char *username, size_t len);
+    void (*release)(void *ud, const char *username, size_t len);
+    void *ud;
+} rtc_turn_quota_ops;
+
 typedef struct rtc_turn_server_config {
     const char *realm;          /* required, e.g. "example.org" */
     const char *software;       /* SOFTWARE attribute; NULL => none (the safer default) */
@@ -113,6 +134,7 @@ typedef struct rtc_turn_server_config {
     size_t n_denied_peers;
     uint32_t unauth_rate;       /* 401 answers per second per source IP; 0 => 20 */
     rtc_turn_tcp_ops tcp;       /* RFC 6062; all NULL => TCP allocations refused (442) */
+    rtc_turn_quota_ops quota;   /* optional shared quotas; both NULL => this server's own */
 } rtc_turn_server_config;
 
 /* Create a server; cfg is copied (strings and ranges too). The nonce key comes from
@@ -120,6 +142,13 @@ typedef struct rtc_turn_server_config {
 ** RTC_ERR_NOMEM. */
 RTC_API int rtc_turn_server_new(rtc_turn_server **out, const rtc_turn_server_config *cfg,
                                 const rtc_env *env);
+/* Replace the nonce key (32 bytes; the default is random per server). Servers that share
+** a realm and a key accept each other's nonces (the nonce binds the client IP and an
+** expiry on the caller's clock, so they must also share that clock), which is what
+** one server per thread needs: a client whose new socket is hashed to another thread
+** is not sent 438. Outstanding nonces made under the old key become stale (438 with a
+** fresh one). RTC_OK, RTC_ERR_INVALID (NULL). */
+RTC_API int rtc_turn_server_set_nonce_key(rtc_turn_server *s, const uint8_t key[32]);
 /* Frees everything and calls relay.close for every live allocation. NULL is a no-op. */
 RTC_API void rtc_turn_server_free(rtc_turn_server *s);
 

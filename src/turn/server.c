@@ -413,6 +413,7 @@ static void alloc_free(rtc_turn_server *s, alloc_t *a) {
     else
         for (int i = 0; i < 2; i++)
             if (a->relay[i].family) s->cfg.relay.close(s->cfg.relay.ud, a->handle[i]);
+    if (a->quota_held) s->cfg.quota.release(s->cfg.quota.ud, a->username, a->username_len);
     user_entry *u = user_find(s, a->username, a->username_len);
     if (u && u->allocations) u->allocations--;
     if (s->stats.allocations) s->stats.allocations--;
@@ -673,8 +674,19 @@ static void handle_allocate(rtc_turn_server *s, req_ctx *r) {
         send_error(s, r, RTC_STUN_ERR_INSUFFICIENT_CAPACITY, NULL);
         return;
     }
+    /* Shared quotas (several servers, one per thread) after our own checks. */
+    bool held = false;
+    if (s->cfg.quota.acquire) {
+        if (!s->cfg.quota.acquire(s->cfg.quota.ud, (const char *)r->username, r->username_len)) {
+            s->stats.quota_rejections++;
+            send_error(s, r, RTC_STUN_ERR_ALLOCATION_QUOTA_REACHED, NULL);
+            return;
+        }
+        held = true;
+    }
     a = rtc_calloc(&s->env, sizeof *a + r->username_len + 1);
     if (!a) {
+        if (held) s->cfg.quota.release(s->cfg.quota.ud, (const char *)r->username, r->username_len);
         send_error(s, r, RTC_STUN_ERR_INSUFFICIENT_CAPACITY, NULL);
         return;
     }
@@ -704,6 +716,7 @@ static void handle_allocate(rtc_turn_server *s, req_ctx *r) {
         for (int i = 0; i < 2 && !tcp; i++)
             if (a->relay[i].family) s->cfg.relay.close(s->cfg.relay.ud, a->handle[i]);
         rtc_free(&s->env, a, sizeof *a + r->username_len + 1);
+        if (held) s->cfg.quota.release(s->cfg.quota.ud, (const char *)r->username, r->username_len);
         send_error(s, r, failed, NULL);
         return;
     }
@@ -715,6 +728,7 @@ static void handle_allocate(rtc_turn_server *s, req_ctx *r) {
     memcpy(a->username, r->username, r->username_len);
     a->username_len = r->username_len;
     a->key = r->key;
+    a->quota_held = held;
     a->expires = r->now + RTC_SEC(clamp_lifetime(s, m));
     a->bucket_time = r->now;
     uint32_t mask = (uint32_t)(s->n_buckets - 1);
@@ -1256,6 +1270,7 @@ int rtc_turn_server_new(rtc_turn_server **out, const rtc_turn_server_config *cfg
     if (!cfg || !cfg->realm || !*cfg->realm || strlen(cfg->realm) > 255 || !cfg->relay.open ||
         !cfg->relay.close)
         return RTC_ERR_INVALID;
+    if (!cfg->quota.acquire != !cfg->quota.release) return RTC_ERR_INVALID; /* both or none */
     if (cfg->tcp.listen && (!cfg->tcp.unlisten || !cfg->tcp.connect || !cfg->tcp.drop || !cfg->tcp.bind))
         return RTC_ERR_INVALID; /* RFC 6062 needs every hook */
     rtc_env e;
@@ -1298,6 +1313,12 @@ int rtc_turn_server_new(rtc_turn_server **out, const rtc_turn_server_config *cfg
     s->cfg.allowed_peers = al;
     s->cfg.denied_peers = de;
     *out = s;
+    return RTC_OK;
+}
+
+int rtc_turn_server_set_nonce_key(rtc_turn_server *s, const uint8_t key[32]) {
+    if (!s || !key) return RTC_ERR_INVALID;
+    memcpy(s->nonce_key, key, sizeof s->nonce_key);
     return RTC_OK;
 }
 

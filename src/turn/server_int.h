@@ -62,6 +62,7 @@ struct alloc_t {
     uint32_t tuple_hash;
     int transport;
     bool tcp_relay;        /* RFC 6062 allocation: relay[0] is a TCP listener */
+    bool quota_held;       /* cfg.quota.acquire said yes: release when freed */
     rtc_addr listener, client;
     rtc_addr relay[2];     /* [0] the requested family, [1] the additional IPv6 one */
     void *handle[2];

@@ -4,7 +4,10 @@
 # CreatePermission and ChannelBind; wrong password, forged and stale nonces, expired REST
 # usernames, the per-user quota (486) and TCP relaying (442) are refused; SIGHUP reloads
 # users from --user-file and -c and secrets; --external-ip advertises the public address
-# while relaying through the private one. Runs in a private network namespace.
+# while relaying through the private one. The main server runs 4 relay threads (the
+# second one the default, one per CPU): the quota holds across threads, a nonce issued
+# to one source port authenticates from others (hashed to other threads), and the
+# metrics sum over threads. Runs in a private network namespace.
 BUILD=$1 SRC=$2
 . "$SRC/tests/integration/lib.bash"
 [ -x "$BUILD/cwebrtc" ] || { echo "cwebrtc not built"; exit 77; }
@@ -20,7 +23,7 @@ printf 'alice:apw\n# a comment\ncarol:cpw\n' >"$T/users"
 printf 'realm=example.org\nuser=cfg1:c1pw\nstatic-auth-secret=confsecret\n' >"$T/conf"
 "$CW" turn-server -c "$T/conf" --listen 127.0.0.1:3478 --user-file "$T/users" --user dave:dpw \
   --use-auth-secret --static-auth-secret s3cr3t --user-quota 2 --stale-nonce 2 \
-  --min-port 50000 --max-port 50999 --metrics 127.0.0.1:9642 >"$T/srv" 2>&1 &
+  --min-port 50000 --max-port 50999 --metrics 127.0.0.1:9642 --threads 4 >"$T/srv" 2>&1 &
 SRV=$!
 track $SRV
 wait_for grep -q 'listening tcp' "$T/srv" || { cat "$T/srv"; fail "turn-server did not start"; }
@@ -91,6 +94,49 @@ assert c.allocate(transport=17) is None, "UDP relay over a TCP control connectio
 print("ok: user quota 486, room again after Refresh(0); REQUESTED-TRANSPORT=TCP over UDP 400")
 PY
 
+py "shared nonce" <<'PY'
+import time, turn_pyclient as t
+S = ("127.0.0.1", 3478)
+# Each time: one socket gets a 401 and its nonce, a second socket (another source port,
+# so another SO_REUSEPORT hash: with 4 threads, another thread 3 times in 4) allocates
+# with that nonce at once. Per-thread nonce keys would answer 438 here.
+now = int(time.time())
+for i in range(16):
+    a = t.Turn(S, "x", "x")
+    typ, ra, code = a.request(t.ALLOCATE, [(t.A_REQ_TRANSPORT, bytes([17, 0, 0, 0]))], retry_401=False)
+    assert code == 401 and t.A_NONCE in ra, code
+    u, p = t.rest_user("s3cr3t", now + 600, f"n{i}")
+    b = t.Turn(S, u, p)
+    b.realm, b.nonce = ra[t.A_REALM].decode(), ra[t.A_NONCE].decode()
+    typ, rb, code = b.request(t.ALLOCATE, [(t.A_REQ_TRANSPORT, bytes([17, 0, 0, 0]))], retry_401=False)
+    assert code is None, ("a nonce from another source port", i, code)
+    assert b.refresh(0) is None
+    a.close(); b.close()
+print("ok: 16 nonces issued to one source port authenticated from another")
+PY
+
+py "reservations across threads" <<'PY'
+import time, turn_pyclient as t
+S = ("127.0.0.1", 3478)
+# EVEN-PORT with R=1 on one socket reserves port+1; a RESERVATION-TOKEN Allocate from
+# another socket (often hashed to another thread: the reservations are shared) gets it.
+now = int(time.time())
+for i in range(8):
+    u, p = t.rest_user("s3cr3t", now + 600, f"r{i}")
+    a, b = t.Turn(S, u, p), t.Turn(S, u, p)
+    typ, ra, code = a.request(t.ALLOCATE, [(t.A_REQ_TRANSPORT, bytes([17, 0, 0, 0])), (0x18, bytes([0x80]))])
+    assert code is None and 0x22 in ra, ("EVEN-PORT R=1", i, code)
+    port = t.parse_xor_addr(ra[t.A_RELAYED], a.last_tid)[1]
+    assert port % 2 == 0, port
+    b.realm, b.nonce = a.realm, a.nonce
+    typ, rb, code = b.request(t.ALLOCATE, [(t.A_REQ_TRANSPORT, bytes([17, 0, 0, 0])), (0x22, ra[0x22])])
+    assert code is None, ("RESERVATION-TOKEN", i, code)
+    assert t.parse_xor_addr(rb[t.A_RELAYED], b.last_tid)[1] == port + 1
+    assert a.refresh(0) is None and b.refresh(0) is None
+    a.close(); b.close()
+print("ok: 8 EVEN-PORT reservations redeemed from another source port")
+PY
+
 # SIGHUP: alice leaves the user file, bob joins; cfg1 becomes cfg2 in the -c file and its
 # secret rotates; --user flags stay.
 printf 'bob:bpw\ncarol:cpw\n' >"$T/users"
@@ -131,6 +177,13 @@ assert m["turn_stale_nonces_total"] >= 2, m
 assert m["turn_quota_rejections_total"] == 1, m
 assert m["turn_auth_failures_total"] >= 8, m
 assert "turn_tcp_connections" in m, m
+# Totals are the sum over the relay threads, and the clients were spread over several.
+assert m["turn_relay_threads"] == 4, m
+per = [m[f'turn_thread_allocations_total{{thread="{i}"}}'] for i in range(4)]
+assert sum(per) == m["turn_allocations_total"] >= 45, (per, m)
+assert sum(1 for x in per if x) >= 2, ("one thread took every client", per)
+pk = [m[f'turn_thread_relayed_packets_total{{thread="{i}"}}'] for i in range(4)]
+assert sum(pk) == m["turn_relayed_packets_total"], (pk, m)
 print("ok: metrics count denied peers, stale nonces, quota and auth failures:", m)
 PY
 
@@ -152,6 +205,24 @@ peer.sendto(b"hello via nat", ("127.0.0.1", port))   # the private side of the m
 typ, tid, ra = t.parse(c._recv())
 assert typ == 0x0017 and ra.get(0x13) == b"hello via nat", (hex(typ), ra)
 print(f"ok: --external-ip: XOR-RELAYED-ADDRESS {ip}:{port}, relayed via 127.0.0.1:{port}")
+# Bursts: equal datagrams to one destination leave as one UDP GSO send; each must still
+# arrive as its own datagram, in order, both ways.
+assert c.channel("127.0.0.1", peer.getsockname()[1], 0x4000) is None
+N = 40
+for i in range(N):
+    peer.sendto(b"p%03d" % i + b"x" * 96, ("127.0.0.1", port))
+got = []
+while len(got) < N:
+    m = c._recv()
+    if m[:2] == b"\x40\x00":
+        got.append(m[4:4 + struct.unpack("!H", m[2:4])[0]])
+assert got == [b"p%03d" % i + b"x" * 96 for i in range(N)], got[:3]
+for i in range(N):
+    c._send(struct.pack("!HH", 0x4000, 100) + b"c%03d" % i + b"y" * 96)
+peer.settimeout(3)
+back = [peer.recv(2000) for _ in range(N)]
+assert back == [b"c%03d" % i + b"y" * 96 for i in range(N)], back[:3]
+print(f"ok: bursts of {N} datagrams each way arrive one by one, in order")
 PY
 # SIGTERM: a clean exit (under ASan/LSan: no leak reports) after all of the above.
 kill -TERM $SRV; rc=0; wait $SRV || rc=$?

@@ -80,7 +80,13 @@ m = {l.split()[0]: int(l.split()[1]) for l in body.splitlines() if l and not l.s
 assert m["turn_allocations_total"] >= 4, m
 assert m["turn_relayed_packets_total"] > 0, m
 assert m["turn_auth_failures_total"] >= 1, m
-print("ok: metrics", {k: m[k] for k in ("turn_allocations_total", "turn_relayed_packets_total", "turn_auth_failures_total")})
+# Relay threads (default: one per CPU): the totals are the sums of the per-thread counters.
+nt = m["turn_relay_threads"]
+assert nt >= 1, m
+for k in ("allocations_total", "relayed_packets_total"):
+    per = [m[f'turn_thread_{k}{{thread="{i}"}}'] for i in range(nt)]
+    assert sum(per) == m[f"turn_{k}"], (k, per, m)
+print("ok: metrics", {k: m[k] for k in ("turn_allocations_total", "turn_relayed_packets_total", "turn_auth_failures_total", "turn_relay_threads")})
 PY
 n=$((n+1))
 kill -TERM $SRV; rc=0; wait $SRV || rc=$?
