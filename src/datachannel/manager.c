@@ -628,10 +628,42 @@ static void on_connected(rtc_dc *dc) {
         if (dc->ch[i]->out_wait_up) start_reset(dc, dc->ch[i]);
 }
 
+/* W3C webrtc-pc §6.2 "announcing a data channel as closed": when the transport went away
+** with an error, each channel not yet closed gets an RTCError with errorDetail
+** "sctp-failure" before its close. A graceful SHUTDOWN or our own ABORT (rtc_sctp_abort:
+** the application closed) is no error. The `what` texts start with "sctp-failure" so the
+** W3C detail can be read off them. */
+static void abnormal_end(int reason, int *err, const char **what) {
+    switch (reason) {
+    case RTC_SCTP_CLOSE_PEER_ABORT:
+        *err = RTC_ERR_CLOSED;
+        *what = "sctp-failure: the peer aborted the association";
+        break;
+    case RTC_SCTP_CLOSE_TIMEOUT:
+        *err = RTC_ERR_TIMEOUT;
+        *what = "sctp-failure: the association timed out (retransmissions exhausted)";
+        break;
+    case RTC_SCTP_CLOSE_PROTOCOL:
+        *err = RTC_ERR_PARSE;
+        *what = "sctp-failure: the association was aborted (the peer broke the protocol)";
+        break;
+    default:
+        *err = 0;
+        *what = NULL;
+        break;
+    }
+}
+
 static void on_closed(rtc_dc *dc, const rtc_sctp_event *sev) {
     dc->up = false;
     dc->dead = true;
-    for (size_t i = 0; i < dc->n; i++) mark_closed(dc, dc->ch[i]);
+    int err;
+    const char *what;
+    abnormal_end((int)sev->reason, &err, &what);
+    for (size_t i = 0; i < dc->n; i++) {
+        if (err && dc->ch[i]->state != RTC_DC_CLOSED) q_error(dc, dc->ch[i]->id, err, what);
+        mark_closed(dc, dc->ch[i]);
+    }
     q_push(dc, RTC_DC_EV_SCTP_CLOSED, NO_ID, 0, NULL);
     if (!dc->qlen) return;
     dc_qev *e = &dc->q[(dc->qhead + dc->qlen - 1) % dc->qcap];

@@ -543,6 +543,9 @@ int rtc_ice_relay_failed(rtc_ice *ice, uint32_t relay_id) {
             p->state = PAIR_FAILED;
         }
     }
+    /* So does the selected path when it went through that relay (also one kept across an
+    ** ICE restart, sel_pair -1): switch or fail now, not when consent expires 30 s later. */
+    if (ice->have_sel && ice->sel_relay == relay_id && !ice->closed) ice_selected_path_lost(ice);
     ice_check_gathering_done(ice);
     ice_update_state(ice);
     return RTC_OK;

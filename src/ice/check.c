@@ -362,6 +362,42 @@ static void do_nominate(rtc_ice *ice) {
     send_check(ice, best, true);
 }
 
+/* The selected path went away under us (its relay died: agent.c rtc_ice_relay_failed). Data
+** moves at once to the best remaining valid pair, nominated ones first (RFC 8445 §8.1.2: any
+** valid pair may carry data; the controlling side nominates it so the peer follows); with no
+** valid pair left the session is lost for good, as after a consent failure (RFC 7675 §5.1):
+** FAILED now instead of when consent would have expired 30 s later. */
+void ice_selected_path_lost(rtc_ice *ice) {
+    if (!ice->have_sel || ice->consent_failed) return;
+    int best = -1;
+    for (size_t i = 0; i < ice->n_pairs; i++) {
+        const ice_pair *p = &ice->pairs[i];
+        if (!p->valid || p->state == PAIR_FAILED) continue;
+        if (best < 0) {
+            best = (int)i;
+            continue;
+        }
+        const ice_pair *b = &ice->pairs[best];
+        if (p->nominated != b->nominated ? p->nominated : p->priority > b->priority) best = (int)i;
+    }
+    if (best < 0) {
+        RTC_LOGI(&ice->env, "%s selected path's relay failed, no other valid pair: failed",
+                 ice->local_ufrag);
+        ice->sel_pair = -1;
+        ice->consent_failed = true;
+        return;
+    }
+    RTC_LOGI(&ice->env, "%s selected path's relay failed: moving to pair %d", ice->local_ufrag,
+             best);
+    ice->have_sel = false; /* a new path: SELECTED_PAIR even if it was nominated before */
+    ice->sel_pair = -1;
+    ice_select_pair(ice, best);
+    if (ice->controlling && !ice->cfg.lite && ice->have_remote) {
+        send_check(ice, best, true);
+        ice->last_nominate_at = ice->now;
+    }
+}
+
 /* ---- incoming requests (§7.3) ---------------------------------------------------------- */
 
 static void respond_error(rtc_ice *ice, const rtc_stun_msg *req, const rtc_addr *src,

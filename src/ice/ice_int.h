@@ -183,6 +183,8 @@ RTC_INTERNAL void ice_clear_checklist(rtc_ice *ice);
 /* Drop every pair on remote candidate `remote` (the selected path itself survives). */
 RTC_INTERNAL void ice_remove_remote_pairs(rtc_ice *ice, int remote);
 RTC_INTERNAL void ice_select_pair(rtc_ice *ice, int pi);
+/* The selected path is gone (its relay failed): switch to another valid pair or fail. */
+RTC_INTERNAL void ice_selected_path_lost(rtc_ice *ice);
 RTC_INTERNAL bool ice_checks_pending(const rtc_ice *ice);
 
 #endif
