@@ -205,6 +205,24 @@ static void on_fatal(app_room *r, const char *why, void *ud) {
     rtc_loop_stop(c->loop);
 }
 
+static void started(void *ud) {
+    chat *c = ud;
+    /* stdin may be a file (epoll refuses regular files): then read it all now */
+    if (rtc_loop_watch(c->loop, STDIN_FILENO, RTC_LOOP_READ, on_stdin, c) == RTC_OK) {
+        c->stdin_watched = true;
+    } else {
+        while (!c->eof)
+            on_stdin(c->loop, STDIN_FILENO, RTC_LOOP_READ, c);
+    }
+}
+
+static void stopping(void *ud) {
+    chat *c = ud;
+    if (c->stdin_watched) rtc_loop_unwatch(c->loop, STDIN_FILENO);
+    rtc_loop_timer_stop(c->loop, &c->timer);
+    rtc_loop_timer_stop(c->loop, &c->grace);
+}
+
 int cmd_chat(int argc, char **argv) {
     chat *c = calloc(1, sizeof *c);
     if (!c) return EXIT_FAIL;
@@ -226,10 +244,6 @@ int cmd_chat(int argc, char **argv) {
         }
     }
     if (!c->room_name) goto usage;
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    rc = EXIT_FAIL;
-    if (rtc_loop_new(&c->loop, NULL) != RTC_OK) goto out;
-    app_stop_on_signals(c->loop, NULL);
     app_room_callbacks cb = {.on_joined = on_joined,
                              .on_peer_added = on_peer_added,
                              .on_peer_removed = on_peer_removed,
@@ -237,25 +251,11 @@ int cmd_chat(int argc, char **argv) {
                              .on_message = on_message,
                              .on_fatal = on_fatal,
                              .ud = c};
-    if (app_room_new(&c->room, c->loop, url, c->room_name, &cb) != 0) goto out;
-    /* stdin may be a file (epoll refuses regular files): then read it all now */
-    if (rtc_loop_watch(c->loop, STDIN_FILENO, RTC_LOOP_READ, on_stdin, c) == RTC_OK) {
-        c->stdin_watched = true;
-    } else {
-        while (!c->eof)
-            on_stdin(c->loop, STDIN_FILENO, RTC_LOOP_READ, c);
-    }
-    rtc_loop_run(c->loop);
-    if (c->stdin_watched) rtc_loop_unwatch(c->loop, STDIN_FILENO);
-    rtc_loop_timer_stop(c->loop, &c->timer);
-    rtc_loop_timer_stop(c->loop, &c->grace);
-    app_room_shutdown(c->room, RTC_SEC(1));
-    rc = c->failed ? EXIT_FAIL : EXIT_OK;
-out:
-    app_room_free(c->room);
+    rc = EXIT_FAIL;
+    if (app_room_main(&c->loop, &c->room, url, c->room_name, &cb, started, stopping) == 0)
+        rc = c->failed ? EXIT_FAIL : EXIT_OK;
     for (int i = 0; i < c->n_pending; i++)
         free(c->pending[i]);
-    if (c->loop) rtc_loop_free(c->loop);
     free(c);
     return rc;
 usage:

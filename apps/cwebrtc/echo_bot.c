@@ -234,6 +234,11 @@ static int add_neg(bot *b, const char *v) {
     return 0;
 }
 
+static void stopping(void *ud) {
+    bot *b = ud;
+    rtc_loop_timer_stop(b->loop, &b->retry);
+}
+
 int cmd_echo_bot(int argc, char **argv) {
     bot b;
     memset(&b, 0, sizeof b);
@@ -257,9 +262,6 @@ int cmd_echo_bot(int argc, char **argv) {
         }
     }
     if (!b.room_name) goto usage;
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    if (rtc_loop_new(&b.loop, NULL) != RTC_OK) return EXIT_FAIL;
-    app_stop_on_signals(b.loop, NULL);
     app_room_callbacks cb = {.on_joined = on_joined,
                              .on_peer_added = on_peer_added,
                              .on_peer_state = on_peer_state,
@@ -269,15 +271,8 @@ int cmd_echo_bot(int argc, char **argv) {
                              .on_close = on_close,
                              .on_fatal = on_fatal,
                              .ud = &b};
-    if (app_room_new(&b.room, b.loop, url, b.room_name, &cb) != 0) {
-        rtc_loop_free(b.loop);
+    if (app_room_main(&b.loop, &b.room, url, b.room_name, &cb, NULL, stopping) != 0)
         return EXIT_FAIL;
-    }
-    rtc_loop_run(b.loop);
-    rtc_loop_timer_stop(b.loop, &b.retry);
-    app_room_shutdown(b.room, RTC_SEC(1));
-    app_room_free(b.room);
-    rtc_loop_free(b.loop);
     return b.fatal ? EXIT_FAIL : EXIT_OK;
 usage:
     fprintf(

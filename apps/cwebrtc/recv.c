@@ -111,6 +111,11 @@ static void on_fatal(app_room *r, const char *why, void *ud) {
     rtc_loop_stop(s->loop);
 }
 
+static void stopping(void *ud) {
+    rcv *s = ud;
+    rtc_loop_timer_stop(s->loop, &s->linger);
+}
+
 int cmd_recv(int argc, char **argv) {
     rcv s;
     memset(&s, 0, sizeof s);
@@ -141,9 +146,6 @@ int cmd_recv(int argc, char **argv) {
             return EXIT_USAGE;
         }
     }
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    if (rtc_loop_new(&s.loop, NULL) != RTC_OK) return EXIT_FAIL;
-    app_stop_on_signals(s.loop, NULL);
     app_room_callbacks cb = {.on_joined = on_joined,
                              .on_peer_added = on_peer_added,
                              .on_peer_state = on_peer_state,
@@ -151,15 +153,8 @@ int cmd_recv(int argc, char **argv) {
                              .on_message = on_message,
                              .on_fatal = on_fatal,
                              .ud = &s};
-    if (app_room_new(&s.room, s.loop, url, s.room_name, &cb) != 0) {
-        rtc_loop_free(s.loop);
+    if (app_room_main(&s.loop, &s.room, url, s.room_name, &cb, NULL, stopping) != 0)
         return EXIT_FAIL;
-    }
-    rtc_loop_run(s.loop);
-    rtc_loop_timer_stop(s.loop, &s.linger);
-    app_room_shutdown(s.room, RTC_SEC(1));
-    app_room_free(s.room);
-    rtc_loop_free(s.loop);
     if (!s.failed && s.done < s.count) {
         fprintf(stderr, "recv: interrupted after %ld of %ld file(s)\n", s.done, s.count);
         return EXIT_FAIL;

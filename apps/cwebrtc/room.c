@@ -513,6 +513,34 @@ static void on_stop_signal(int sig) {
     if (g_stop_loop) rtc_loop_stop(g_stop_loop);
 }
 
+int app_room_main(rtc_loop **loop, app_room **room, const char *url, const char *room_name,
+                  const app_room_callbacks *cb, void (*started)(void *ud),
+                  void (*stopping)(void *ud)) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    *room = NULL;
+    if (rtc_loop_new(loop, NULL) != RTC_OK) {
+        fprintf(stderr, "cannot create the event loop\n");
+        *loop = NULL;
+        return -1;
+    }
+    app_stop_on_signals(*loop, NULL);
+    if (app_room_new(room, *loop, url, room_name, cb) != 0) {
+        rtc_loop_free(*loop);
+        *loop = NULL;
+        *room = NULL;
+        return -1;
+    }
+    if (started) started(cb->ud);
+    rtc_loop_run(*loop);
+    if (stopping) stopping(cb->ud);
+    app_room_shutdown(*room, RTC_SEC(1));
+    app_room_free(*room);
+    rtc_loop_free(*loop);
+    *room = NULL;
+    *loop = NULL;
+    return 0;
+}
+
 void app_stop_on_signals(rtc_loop *loop, volatile int *flag) {
     g_stop_loop = loop;
     g_stop_flag = flag;

@@ -101,4 +101,16 @@ int app_send_json(rtc_peer *p, uint32_t ch, const char *json);
 /* Install SIGINT/SIGTERM handlers that stop `loop`; *flag (may be NULL) becomes 1. */
 void app_stop_on_signals(rtc_loop *loop, volatile int *flag);
 
+/*
+** The life of a room command: a loop that SIGINT/SIGTERM stop, a room joined on it (*loop
+** and *room are set before anything runs, for the callbacks), started(cb->ud) if given
+** (watch stdin, ...), the loop until stopped, stopping(cb->ud) if given (stop the
+** command's own timers and watchers), a clean app_room_shutdown with 1 s to flush, then
+** both freed (*loop and *room become NULL). Returns 0, or -1 if the loop or the room could
+** not be created (a message is on stderr). Stdout is made line-buffered.
+*/
+int app_room_main(rtc_loop **loop, app_room **room, const char *url, const char *room_name,
+                  const app_room_callbacks *cb, void (*started)(void *ud),
+                  void (*stopping)(void *ud));
+
 #endif

@@ -246,6 +246,11 @@ static void on_fatal(app_room *r, const char *why, void *ud) {
     rtc_loop_stop(s->loop);
 }
 
+static void stopping(void *ud) {
+    snd *s = ud;
+    rtc_loop_timer_stop(s->loop, &s->retry);
+}
+
 int cmd_send(int argc, char **argv) {
     snd s;
     memset(&s, 0, sizeof s);
@@ -285,11 +290,6 @@ int cmd_send(int argc, char **argv) {
     s.name = b ? b + 1 : s.path;
     snprintf(s.file_id, sizeof s.file_id, "%llx-%llx", (unsigned long long)rtc_net_now(),
              (unsigned long long)getpid());
-    if (rtc_loop_new(&s.loop, NULL) != RTC_OK) {
-        close(s.fd);
-        return EXIT_FAIL;
-    }
-    app_stop_on_signals(s.loop, NULL);
     app_room_callbacks cb = {.on_joined = on_joined,
                              .on_peer_added = on_peer_added,
                              .on_peer_removed = on_peer_removed,
@@ -299,17 +299,9 @@ int cmd_send(int argc, char **argv) {
                              .on_close = on_close,
                              .on_fatal = on_fatal,
                              .ud = &s};
-    if (app_room_new(&s.room, s.loop, url, s.room_name, &cb) != 0) {
-        rtc_loop_free(s.loop);
-        close(s.fd);
-        return EXIT_FAIL;
-    }
-    rtc_loop_run(s.loop);
-    rtc_loop_timer_stop(s.loop, &s.retry);
-    app_room_shutdown(s.room, RTC_SEC(1));
-    app_room_free(s.room);
-    rtc_loop_free(s.loop);
+    int mrc = app_room_main(&s.loop, &s.room, url, s.room_name, &cb, NULL, stopping);
     close(s.fd);
+    if (mrc != 0) return EXIT_FAIL;
     if (!s.failed && !s.finished) {
         fprintf(stderr, "send: interrupted before every file-ok arrived\n");
         return EXIT_FAIL;
