@@ -92,6 +92,9 @@ typedef struct pp_pair {
     pp_link link[3]; /* link[i]: from side i; link[2]: from the TURN server (if any) */
     rtc_turn_server *srv; /* optional: datagrams to its IP go to it, not to the other side */
     rtc_addr srv_addr;
+    rtc_env srv_env;    /* pp_init_turn: the server's seeded env */
+    rtc_test_rng srv_rng;
+    uint16_t srv_next_port;
     rtc_time now;
     uint64_t steps;
 } pp_pair;
@@ -355,7 +358,47 @@ static inline void pp_free(pp_pair *p) {
         for (size_t k = 0; k < p->link[i].n; k++) free(p->link[i].p[k].data);
         free(p->link[i].p);
     }
+    rtc_turn_server_free(p->srv);
     memset(p, 0, sizeof *p);
+}
+
+/* The relay hooks of the TURN server core: relayed addresses are the server's own IP with
+** ports counting up from 50000 (no sockets: the harness routes by address). */
+static inline int pp_relay_open(void *ud, uint8_t family, bool even, bool reserve,
+                                uint64_t token_in, rtc_addr *relay, void **handle,
+                                uint64_t *token) {
+    pp_pair *p = ud;
+    (void)family, (void)even, (void)reserve, (void)token_in;
+    *relay = p->srv_addr;
+    relay->port = p->srv_next_port++;
+    *handle = NULL;
+    *token = 0;
+    return RTC_OK;
+}
+static inline void pp_relay_close(void *ud, void *handle) { (void)ud, (void)handle; }
+
+/*
+** pp_init with both sides configured with one TURN URL (user "user", password "secret")
+** pointing at our TURN server core at 10.0.0.100:3478 (realm example.org, private peers
+** allowed) in the same virtual network, 5 ms from both sides; relay_only sets
+** iceTransportPolicy "relay". pp_free frees the server. Returns 0 or the first error.
+*/
+static inline int pp_init_turn(pp_pair *p, uint64_t seed, const char *url, bool relay_only) {
+    rtc_pc_ice_server turn = {url, "user", "secret"};
+    rtc_pc_config cfg = {.ice_servers = &turn, .n_ice_servers = 1,
+                         .ice_transport_policy = relay_only ? RTC_PC_ICE_POLICY_RELAY : 0};
+    int rc = pp_init(p, seed, &cfg, &cfg);
+    if (rc) return rc;
+    rtc_addr_parse(&p->srv_addr, "10.0.0.100:3478", 0);
+    p->srv_next_port = 50000;
+    rtc_env_seeded(&p->srv_env, &p->srv_rng, seed + 99);
+    rtc_turn_server_config sc = {.realm = "example.org",
+                                 .relay = {.open = pp_relay_open, .close = pp_relay_close, .ud = p},
+                                 .allow_private_peers = true};
+    if ((rc = rtc_turn_server_new(&p->srv, &sc, &p->srv_env)) != RTC_OK) return rc;
+    if ((rc = rtc_turn_server_add_user(p->srv, "user", "secret")) != RTC_OK) return rc;
+    p->link[2].delay = RTC_MS(5);
+    return 0;
 }
 
 /* offerer o -> answerer 1-o, the whole exchange. Returns 0 or the first error. */

@@ -8,19 +8,6 @@
 #include "pc_pair.h"
 #include "test.h"
 
-static uint16_t next_port = 50000;
-
-static int relay_open(void *ud, uint8_t family, bool even, bool reserve, uint64_t token_in,
-                      rtc_addr *relay, void **handle, uint64_t *token) {
-    const rtc_addr *srv = ud;
-    *relay = *srv;
-    relay->port = next_port++;
-    *handle = NULL;
-    *token = 0;
-    return RTC_OK;
-}
-static void relay_close(void *ud, void *handle) {}
-
 static bool side0_failed(pp_pair *p, void *ud) {
     return p->s[0].conn == RTC_PC_CONNECTION_FAILED;
 }
@@ -30,22 +17,7 @@ static bool side0_failed(pp_pair *p, void *ud) {
 ** closes. */
 static void run(int mode, uint64_t seed) {
     pp_pair p;
-    static rtc_addr srv_addr;
-    rtc_addr_parse(&srv_addr, "10.0.0.100:3478", 0);
-    rtc_pc_ice_server turn = {"turn:10.0.0.100:3478?transport=tcp", "user", "secret"};
-    rtc_pc_config cfg = {.ice_servers = &turn, .n_ice_servers = 1,
-                         .ice_transport_policy = RTC_PC_ICE_POLICY_RELAY};
-    REQUIRE(pp_init(&p, seed, &cfg, &cfg) == 0);
-    rtc_env env;
-    rtc_test_rng rng;
-    rtc_env_seeded(&env, &rng, seed + 99);
-    rtc_turn_server_config sc = {.realm = "example.org",
-                                 .relay = {.open = relay_open, .close = relay_close, .ud = &srv_addr},
-                                 .allow_private_peers = true};
-    REQUIRE(rtc_turn_server_new(&p.srv, &sc, &env) == RTC_OK);
-    REQUIRE(rtc_turn_server_add_user(p.srv, "user", "secret") == RTC_OK);
-    p.srv_addr = srv_addr;
-    p.link[2].delay = RTC_MS(5);
+    REQUIRE(pp_init_turn(&p, seed, "turn:10.0.0.100:3478?transport=tcp", true) == 0);
     uint32_t ch;
     REQUIRE(rtc_pc_create_data_channel(p.s[0].pc, "relay-fail", NULL, &ch) == RTC_OK);
     REQUIRE(pp_negotiate(&p, 0) == 0);
@@ -72,7 +44,7 @@ static void run(int mode, uint64_t seed) {
     } else {
         rtc_addr client = p.s[0].addr;
         client.port = (uint16_t)(40000 + stream); /* pc_pair.h: stream bytes come from here */
-        rtc_turn_server_client_closed(p.srv, &srv_addr, &client);
+        rtc_turn_server_client_closed(p.srv, &p.srv_addr, &client);
         CHECK_EQ_INT(rtc_pc_relay_stream_closed(pc0, p.now, stream), RTC_OK);
     }
     pp_drain_all(&p);
@@ -80,8 +52,6 @@ static void run(int mode, uint64_t seed) {
     CHECK(p.now - t0 < RTC_SEC(1));
     CHECK_EQ_INT(p.s[0].conn, RTC_PC_CONNECTION_FAILED);
     CHECK_EQ_INT(p.s[0].ice, RTC_ICE_STATE_FAILED);
-    rtc_turn_server_free(p.srv);
-    p.srv = NULL;
     pp_free(&p);
 }
 

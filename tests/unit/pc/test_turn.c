@@ -11,41 +11,13 @@
 #include "pc_pair.h"
 #include "test.h"
 
-static uint16_t next_port = 50000;
-
-static int relay_open(void *ud, uint8_t family, bool even, bool reserve, uint64_t token_in,
-                      rtc_addr *relay, void **handle, uint64_t *token) {
-    const rtc_addr *srv = ud;
-    *relay = *srv;
-    relay->port = next_port++;
-    *handle = NULL;
-    *token = 0;
-    return RTC_OK;
-}
-static void relay_close(void *ud, void *handle) {}
-
 static bool done(pp_pair *p, void *ud) {
     return p->s[0].n_opened >= 1 && p->s[1].n_opened >= 1 && p->s[1].nmsgs >= 1;
 }
 
 static void run(bool relay_policy, uint64_t seed) {
     pp_pair p;
-    static rtc_addr srv_addr;
-    rtc_addr_parse(&srv_addr, "10.0.0.100:3478", 0);
-    rtc_pc_ice_server turn = {"turn:10.0.0.100:3478", "user", "secret"};
-    rtc_pc_config cfg = {.ice_servers = &turn, .n_ice_servers = 1,
-                         .ice_transport_policy = relay_policy ? RTC_PC_ICE_POLICY_RELAY : 0};
-    REQUIRE(pp_init(&p, seed, &cfg, &cfg) == 0);
-    rtc_env env;
-    rtc_test_rng rng;
-    rtc_env_seeded(&env, &rng, seed + 99);
-    rtc_turn_server_config sc = {.realm = "example.org",
-                                 .relay = {.open = relay_open, .close = relay_close, .ud = &srv_addr},
-                                 .allow_private_peers = true};
-    REQUIRE(rtc_turn_server_new(&p.srv, &sc, &env) == RTC_OK);
-    REQUIRE(rtc_turn_server_add_user(p.srv, "user", "secret") == RTC_OK);
-    p.srv_addr = srv_addr;
-    p.link[2].delay = RTC_MS(5);
+    REQUIRE(pp_init_turn(&p, seed, "turn:10.0.0.100:3478", relay_policy) == 0);
     uint32_t ch;
     REQUIRE(rtc_pc_create_data_channel(p.s[0].pc, "via-turn", NULL, &ch) == RTC_OK);
     REQUIRE(pp_negotiate(&p, 0) == 0);
@@ -71,14 +43,12 @@ static void run(bool relay_policy, uint64_t seed) {
     rtc_pc_get_stats(p.s[0].pc, &st);
     if (relay_policy) {
         CHECK_EQ_INT(st.local_candidate_type, RTC_ICE_CAND_RELAY);
-        CHECK(rtc_addr_equal_ip(&st.remote_address, &srv_addr)); /* the peer's relayed address */
+        CHECK(rtc_addr_equal_ip(&st.remote_address, &p.srv_addr)); /* the peer's relayed address */
     }
     rtc_pc_close(p.s[0].pc);
     pp_drain_all(&p);
     pp_run_for(&p, RTC_SEC(1));
     CHECK_EQ_INT(p.s[1].conn, RTC_PC_CONNECTION_CLOSED); /* close_notify went through the relay */
-    rtc_turn_server_free(p.srv);
-    p.srv = NULL;
     pp_free(&p);
 }
 
@@ -86,23 +56,9 @@ static void run(bool relay_policy, uint64_t seed) {
 ** 2: TCP, then the stream closes; 3: TCP, then garbage on the stream. */
 static void run_stream(int mode, uint64_t seed) {
     pp_pair p;
-    static rtc_addr srv_addr;
-    rtc_addr_parse(&srv_addr, "10.0.0.100:3478", 0);
-    rtc_pc_ice_server turn = {mode == 1 ? "turns:10.0.0.100:3478" : "turn:10.0.0.100:3478?transport=tcp",
-                              "user", "secret"};
-    rtc_pc_config cfg = {.ice_servers = &turn, .n_ice_servers = 1,
-                         .ice_transport_policy = RTC_PC_ICE_POLICY_RELAY};
-    REQUIRE(pp_init(&p, seed, &cfg, &cfg) == 0);
-    rtc_env env;
-    rtc_test_rng rng;
-    rtc_env_seeded(&env, &rng, seed + 99);
-    rtc_turn_server_config sc = {.realm = "example.org",
-                                 .relay = {.open = relay_open, .close = relay_close, .ud = &srv_addr},
-                                 .allow_private_peers = true};
-    REQUIRE(rtc_turn_server_new(&p.srv, &sc, &env) == RTC_OK);
-    REQUIRE(rtc_turn_server_add_user(p.srv, "user", "secret") == RTC_OK);
-    p.srv_addr = srv_addr;
-    p.link[2].delay = RTC_MS(5);
+    REQUIRE(pp_init_turn(&p, seed,
+                         mode == 1 ? "turns:10.0.0.100:3478" : "turn:10.0.0.100:3478?transport=tcp",
+                         true) == 0);
     if (mode == 1) p.s[0].stream_chunk = p.s[1].stream_chunk = 3;
     uint32_t ch;
     REQUIRE(rtc_pc_create_data_channel(p.s[0].pc, "via-turn-tcp", NULL, &ch) == RTC_OK);
@@ -120,7 +76,7 @@ static void run_stream(int mode, uint64_t seed) {
         CHECK_EQ_INT(s->stream_tx_before_event, 0);
         CHECK_EQ_INT((int)s->relay_stream.stream, 1);
         CHECK(s->relay_stream.tls == (mode == 1));
-        CHECK(rtc_addr_equal(&s->relay_stream.address, &srv_addr));
+        CHECK(rtc_addr_equal(&s->relay_stream.address, &p.srv_addr));
         CHECK(strcmp(s->relay_stream_name, "10.0.0.100") == 0);
         rtc_pc_stats st;
         rtc_pc_get_stats(s->pc, &st);
@@ -160,8 +116,6 @@ static void run_stream(int mode, uint64_t seed) {
         pp_run_for(&p, RTC_SEC(1));
         CHECK_EQ_INT(p.s[1].conn, RTC_PC_CONNECTION_CLOSED); /* close_notify over the streams */
     }
-    rtc_turn_server_free(p.srv);
-    p.srv = NULL;
     pp_free(&p);
 }
 
