@@ -27,6 +27,7 @@ if [ "$want" = test ]; then
   need_file /usr/include/usrsctp.h libusrsctp-dev   # SCTP reference peer
   need_cmd iptables iptables
   need_cmd chromium chromium            # real browser peer (namespaced tests)
+  need_cmd firefox-esr firefox-esr      # second real browser (tests/integration/pc_firefox.sh)
   need_cmd avahi-daemon avahi-daemon    # third-party mDNS responder for the mDNS test
   need_cmd sysctl procps
 fi

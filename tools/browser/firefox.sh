@@ -32,4 +32,7 @@ user_pref("network.captive-portal-service.enabled", false);
 user_pref("network.connectivity-service.enabled", false);
 PREFS
 export HOME="$profile" MOZ_CRASHREPORTER_DISABLE=1
+# FIREFOX_MOZ_LOG (e.g. webrtc_trace:5,jsep:5,signaling:5): Gecko's logging into the profile
+# (moz.log*, one file per process); run.sh --keep keeps it.
+if [ -n "${FIREFOX_MOZ_LOG:-}" ]; then export MOZ_LOG="$FIREFOX_MOZ_LOG" MOZ_LOG_FILE="$profile/moz.log"; fi
 exec timeout -k 5 "$t" "$bin" --headless --no-remote --profile "$profile" "$@" "$url"

@@ -19,7 +19,7 @@
 #   --netns NAME  use an existing namespace (not created, not deleted); default: a fresh one
 #   --dummy-addr CIDR  also give the fresh namespace a non-loopback interface with this address
 #                 (a veth pair, both ends inside; e.g. 10.99.0.1/24): Firefox gathers no loopback
-#                 candidates, so it needs one
+#                 candidates, so it needs one (--browser firefox uses 10.99.0.1/24 by default)
 #   --keep        keep the work directory (server/browser logs, profile) for debugging
 #
 # Exit status: 0 when the page reported {"ok": true, ...}; 1 when it reported a failure or no result
@@ -70,6 +70,12 @@ case "$browser" in
   firefox) browser_bin=$(command -v firefox-esr || command -v firefox || true) ;;
   *) echo "run.sh: --browser is chromium or firefox" >&2; exit 2 ;;
 esac
+# Firefox (nICEr) gathers no candidates at all in a namespace with only lo: it drops the loopback
+# addresses (even with media.peerconnection.ice.loopback) and then looks for the default-route
+# address, which fails without a route ("ICE FAILED: Couldn't gather ICE candidates, error=10"),
+# so its connectionState is "failed" about 100 ms after the page starts, before any signaling.
+# A fresh namespace for Firefox therefore always gets a routed non-loopback address.
+if [ "$browser" = firefox ] && [ -z "$netns" ] && [ -z "$dummy_addr" ]; then dummy_addr=10.99.0.1/24; fi
 if [ -z "$browser_bin" ]; then echo "run.sh: $browser not installed (apt-get install -y ${browser/firefox/firefox-esr})" >&2; exit 77; fi
 if [ "$(id -u)" != 0 ]; then echo "run.sh: needs root for ip netns" >&2; exit 77; fi
 

@@ -1,6 +1,7 @@
 /*
-** tests/unit/pc/pc_browser_peer.c: the native end of the Chromium end-to-end test
-** (tests/integration/pc_chromium.sh with tools/browser/run.sh and pages/peer.html).
+** tests/unit/pc/pc_browser_peer.c: the native end of the browser end-to-end tests
+** (tests/integration/pc_chromium.sh and pc_firefox.sh with tools/browser/run.sh and
+** pages/peer.html).
 **
 **   pc_browser_peer answer CHAN   the browser offers: read its offer from the page
 **                                 server's mailbox CHAN-offer, answer (non-trickle, after
