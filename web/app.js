@@ -176,7 +176,10 @@ function connectSignaling() {
       case "answer":
       case "candidate": {
         const p = peers.get(m.from) || (m.type === "offer" ? newPeer(m.from, false) : null);
-        if (TEST === "cpeer" && m.type === "candidate") cpeer.trickle[m.candidate ? "received" : "receivedEnd"]++;
+        if (TEST === "cpeer" && m.type === "candidate") {
+          cpeer.trickle[m.candidate ? "received" : "receivedEnd"]++;
+          if (m.candidate) cpeer.remoteCands.push(cpCandAddr(m.candidate.candidate));
+        }
         if (p) p.enqueue(m);
         break;
       }
@@ -411,7 +414,10 @@ const cpeer = {
   mode: params.get("do") || "echo",
   p: null, step: "waiting for the peer", remoteChannels: [], gone: [], t: {}, res: {},
   trickle: { sent: 0, received: 0, receivedEnd: 0 }, // candidates over signaling
+  remoteCands: [], // "typ address:port" of the peer's candidates, trickled ones first
 };
+// "candidate:F C udp P ADDR PORT typ T ..." -> "T ADDR:PORT"
+function cpCandAddr(c) { const f = String(c).split(" "); return `${f[7]} ${f[4]}:${f[5]}`; }
 const CP_TIMEOUT = Number(params.get("timeout") || 60000);
 const cpMs = () => Math.round(performance.now() - T0);
 function cpeerFail(error) {
@@ -484,11 +490,13 @@ async function cpStats(pc) {
     if (r.type === "peer-connection") pcs = r;
   });
   if (pairId) pair = st.get(pairId);
+  // Firefox has no transport stats with selectedCandidatePairId: its candidate-pair says `selected`
+  if (!pair) st.forEach((r) => { if (!pair && r.type === "candidate-pair" && r.selected) pair = r; });
   if (!pair) st.forEach((r) => { if (!pair && r.type === "candidate-pair" && r.nominated && r.state === "succeeded") pair = r; });
   if (!pair) return { pair: null };
   const cand = (id) => { const c = st.get(id); return c ? `${c.candidateType} ${c.protocol} ${c.address}:${c.port}` : null; };
   return {
-    pair: { state: pair.state, nominated: pair.nominated, bytesSent: pair.bytesSent, bytesReceived: pair.bytesReceived,
+    pair: { state: pair.state, nominated: pair.nominated, selected: pair.selected, bytesSent: pair.bytesSent, bytesReceived: pair.bytesReceived,
             rttMs: pair.currentRoundTripTime !== undefined ? Math.round(pair.currentRoundTripTime * 1000) : null,
             local: cand(pair.localCandidateId), remote: cand(pair.remoteCandidateId) },
     channelsOpened: pcs ? pcs.dataChannelsOpened : null, channelsClosed: pcs ? pcs.dataChannelsClosed : null,
@@ -639,6 +647,8 @@ function cpeerFinish(errs) {
   const pc = cpeer.p.pc, count = (d) => (d && d.sdp ? (d.sdp.match(/^a=candidate:/gm) || []).length : null);
   cpeer.res.trickle = Object.assign({ inLocalSdp: count(pc.localDescription), inRemoteSdp: count(pc.remoteDescription) },
                                     cpeer.trickle);
+  const inSdp = pc.remoteDescription && pc.remoteDescription.sdp ? pc.remoteDescription.sdp.match(/^a=candidate:.*$/gm) || [] : [];
+  cpeer.res.remoteCandidates = [...new Set(cpeer.remoteCands.concat(inSdp.map((l) => cpCandAddr(l.slice(2)))))];
   if (!cpeer.trickle.sent || !cpeer.trickle.received) errs.push("no trickled candidate in one direction");
   if (!st || !st.pair) errs.push("getStats: no selected candidate pair");
   else if (!(st.pair.state === "succeeded" && st.pair.nominated && st.pair.bytesSent > 0 && st.pair.bytesReceived > 0))

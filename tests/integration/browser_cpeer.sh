@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A real browser against the C peers, through `cwebrtc signal-server` and its web page
 # (web/app.js ?test=cpeer, results POSTed to /test-result), in a private network namespace.
-# One headless Chromium runs the four pages in turn (web/cpeer.html):
+# One headless Chromium (or Firefox, CPEER_BROWSER=firefox) runs the four pages in turn (web/cpeer.html):
 #  A. `cwebrtc echo-bot --negotiated-id 7` joins first, headless Chromium joins and offers;
 #  B. Chromium joins first, the echo bot joins and offers;
 #     in both (trickle ICE): channels "reliable", "unordered" (ordered:false), "mrt0"
@@ -18,11 +18,24 @@
 # Every C peer must exit 0 (echo-bot on SIGTERM) without a sanitizer report.
 # BROWSER_CPEER_PEER=browser replaces the C peers by the page's own echo/file modes (a second
 # Chromium) to check this script and the page alone. Exit 77 without root, chromium or the C peers.
+# CPEER_BROWSER=firefox (or --browser firefox after BUILD SRC; not BROWSER, which xdg-open uses)
+# runs the same scenarios with headless Firefox ESR (tools/browser/firefox.sh; that is what
+# browser_cpeer_firefox.sh does). Firefox gathers no loopback candidates, so the namespace then
+# also gets a routed 10.99.0.1/24 (a veth pair with both ends inside and a default route, as
+# tools/browser/run.sh does); the C peers offer every IPv4 address, so they announce 10.99.0.1 too
+# and Firefox reaches them there. Firefox's sizes: 4 MB bulk, 2 MB file.
 BUILD=$1 SRC=$2
+[ "${3:-}" = --browser ] && export CPEER_BROWSER=$4
+CPEER_BROWSER=${CPEER_BROWSER:-chromium}
 . "$SRC/tests/integration/lib.bash"
 CW="$BUILD/cwebrtc"
 [ -x "$CW" ] || { echo "SKIP: cwebrtc not built"; exit 77; }
-command -v chromium >/dev/null || { echo "SKIP: chromium not installed (tools/install-deps.sh)"; exit 77; }
+case $CPEER_BROWSER in
+  chromium) command -v chromium >/dev/null || { echo "SKIP: chromium not installed (tools/install-deps.sh)"; exit 77; } ;;
+  firefox) command -v firefox-esr >/dev/null || command -v firefox >/dev/null ||
+             { echo "SKIP: firefox-esr not installed (apt-get install -y firefox-esr)"; exit 77; } ;;
+  *) echo "CPEER_BROWSER must be chromium or firefox, not '$CPEER_BROWSER'"; exit 2 ;;
+esac
 [ "$(id -u)" = 0 ] && command -v unshare >/dev/null ||
   { echo "SKIP: needs root and unshare for a private network namespace"; exit 77; }
 PEER=${BROWSER_CPEER_PEER:-c}
@@ -32,6 +45,12 @@ if [ "$PEER" = c ]; then
   done
 fi
 in_netns "$0" "$@"
+if [ "$CPEER_BROWSER" = firefox ] && [ "${RTC_IN_NETNS:-}" = 1 ]; then
+  # No "dummy" driver in this kernel: a veth pair with both ends inside the namespace.
+  ip link add cwrtc0 type veth peer name cwrtc1 && ip addr add 10.99.0.1/24 dev cwrtc0 &&
+    ip link set cwrtc1 up && ip link set cwrtc0 up && ip route add default dev cwrtc0 ||
+    fail "cannot give the namespace a routed address for Firefox"
+fi
 T=$(mktemp -d)
 trap 'cleanup; [ -n "${CPEER_KEEP:-}" ] && echo "kept $T" || rm -rf "$T"' EXIT
 T_ALL=$EPOCHREALTIME
@@ -41,6 +60,9 @@ if grep -q '^RTC_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" 2>/dev/null; then
 else
   BULK=${CPEER_BULK:-20000000} FILE1=${CPEER_FILE:-4000000} PAGE_TIMEOUT=90000
 fi
+if [ "$CPEER_BROWSER" = firefox ]; then BULK=${CPEER_BULK:-4000000} FILE1=${CPEER_FILE:-2000000}; fi
+# browser_cmd PROFILE TIMEOUT_S URL: the headless browser (bounded by timeout)
+browser_cmd() { bash "$SRC/tools/browser/$CPEER_BROWSER.sh" "$@"; }
 # seconds since $1 (an $EPOCHREALTIME), one decimal, without starting a process
 since() { local us=$(( ${EPOCHREALTIME/./} - ${1/./} )); echo "$((us / 1000000)).$((us / 100000 % 10))"; }
 
@@ -58,7 +80,7 @@ result_of() { grep '"name":"'"$1"'"' "$T/results.log" | grep '"event":"done"' | 
 BROWSERS=()
 # start_browser NAME ROOM QUERY: one headless Chromium on the room page (bounded by timeout)
 start_browser() {
-  bash "$SRC/tools/browser/chromium.sh" "$T/prof-$1" $((PAGE_TIMEOUT / 250 + 60)) \
+  browser_cmd "$T/prof-$1" $((PAGE_TIMEOUT / 250 + 60)) \
     "http://127.0.0.1:$PORT/?room=$2&name=$1&$3" >"$T/chrome-$1.log" 2>&1 &
   track $!
   BROWSERS+=($!)
@@ -76,7 +98,7 @@ wait_done() {
   # the page writes "event" then "ok" first (jansson keeps the order): a nested "ok" cannot match
   if ! grep -q '"name":"'"$1"'",.*"event":"done","ok":true,' "$T/results.log"; then
     echo "--- result of $1:"; result_of "$1" || cat "$T/results.log"
-    echo "--- browser console:"; grep -h 'INFO:CONSOLE' "$T"/chrome-*.log | grep -v 'Slow network' | tail -25
+    echo "--- browser console:"; grep -hE 'INFO:CONSOLE|console\.' "$T"/chrome-*.log | grep -v 'Slow network' | tail -25
     for f in "$T"/peer-*.out "$T"/peer-*.err; do [ -s "$f" ] && { echo "--- $f:"; tail -20 "$f"; }; done
     fail "page $1 did not finish with ok"
   fi
@@ -139,7 +161,7 @@ else
 fi
 wait_echo_ready botA
 echo "C peers of A and C ready at +$(since "$T_ALL") s"
-bash "$SRC/tools/browser/chromium.sh" "$T/prof-pages" $((PAGE_TIMEOUT / 250 + 60)) \
+browser_cmd "$T/prof-pages" $((PAGE_TIMEOUT / 250 + 60)) \
   "http://127.0.0.1:$PORT/cpeer.html?$RUNS" >"$T/chrome-pages.log" 2>&1 &
 track $!
 BROWSERS+=($!)
@@ -200,9 +222,11 @@ def pair(r):
     assert tr["sent"] >= 1 and tr["received"] >= 1, tr
     p = r["stats"]["pair"]
     assert p["state"] == "succeeded" and p["nominated"] and p["bytesSent"] > 0 and p["bytesReceived"] > 0, p
-    return ("pair %s <-> %s rtt %s ms, %d/%d bytes out/in; candidates trickled %d out, %d in (+%d in the peer's SDP)"
+    assert p.get("selected") in (None, True), p  # Firefox marks the selected pair
+    return ("pair %s <-> %s rtt %s ms, %d/%d bytes out/in; candidates trickled %d out, %d in (+%d in the peer's SDP); "
+            "the peer's candidates %s"
             % (p["local"], p["remote"], p["rttMs"], p["bytesSent"], p["bytesReceived"], tr["sent"], tr["received"],
-               tr["inRemoteSdp"] or 0))
+               tr["inRemoteSdp"] or 0, r.get("remoteCandidates")))
 for name, offerer in (("pageA", True), ("pageB", False)):
     r = done[name]
     assert r["ok"] is True and r["offerer"] is offerer, r
@@ -241,4 +265,4 @@ EOF
 kill -TERM $SPID
 wait $SPID || { cat "$T/server.err"; fail "signal-server: exit code $? on SIGTERM"; }
 ! grep -qE 'Sanitizer|runtime error' "$T/server.err" || { cat "$T/server.err"; fail "signal-server: sanitizer report"; }
-echo "browser_cpeer: all passed in $(since "$T_ALL") s (peer: $PEER, bulk $BULK bytes, file $FILE1 bytes)"
+echo "browser_cpeer: all passed in $(since "$T_ALL") s (browser: $CPEER_BROWSER, peer: $PEER, bulk $BULK bytes, file $FILE1 bytes)"
