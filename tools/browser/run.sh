@@ -109,7 +109,12 @@ cleanup() {
     for p in $(ip netns pids "$netns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
     ip netns del "$netns" 2>/dev/null
   fi
-  if [ "$keep" = 1 ]; then echo "run.sh: kept $work" >&2; else rm -rf "$work"; fi
+  if [ "$keep" = 1 ]; then
+    echo "run.sh: kept $work" >&2
+  else
+    # a browser helper may still be writing into the profile for a moment
+    for _ in $(seq 1 30); do rm -rf "$work" 2>/dev/null && break; sleep 0.1; done
+  fi
   exit $rc
 }
 trap cleanup EXIT
