@@ -13,7 +13,8 @@ command -v python3 >/dev/null || { echo "python3 missing"; exit 77; }
 in_netns "$0" "$@"
 CW="$BUILD/cwebrtc"
 T=$(mktemp -d)
-trap 'cleanup; rm -rf "$T"' EXIT
+# browser helper processes may still write into their profiles for a moment: retry
+trap 'cleanup; for _ in $(seq 1 30); do rm -rf "$T" 2>/dev/null && break; sleep 0.1; done' EXIT
 FILE_BYTES=${SIGNAL_TEST_BYTES:-4000000}
 
 # start_server NAME ARGS...: sets PORT and SPID; output in $T/NAME.{out,err}
