@@ -633,13 +633,10 @@ static int parse_init(rtc_reader *r, init_info *ii) {
     if (r->err) return RTC_ERR_PARSE;
     /* §3.3.2: a zero tag or zero stream count is a protocol violation. */
     if (ii->tag == 0 || ii->os == 0 || ii->mis == 0) return RTC_ERR_PARSE;
-    while (rtc_reader_left(r) >= 4) {
-        uint16_t type = rtc_read_u16(r);
-        uint16_t plen = rtc_read_u16(r);
-        if (plen < 4) return RTC_ERR_PARSE;
-        rtc_reader p = rtc_read_sub(r, plen - 4u);
-        if (p.err) return RTC_ERR_PARSE;
-        rtc_read_skip(r, RTC_MIN((size_t)((4 - (plen & 3)) & 3), rtc_reader_left(r)));
+    uint16_t type;
+    rtc_reader p;
+    int more;
+    while ((more = sctp_next_param(r, &type, &p)) == 1) {
         switch (type) {
         case PT_SUPPORTED_EXT:
             while (rtc_reader_left(&p)) {
@@ -660,7 +657,7 @@ static int parse_init(rtc_reader *r, init_info *ii) {
         default: break;
         }
     }
-    return RTC_OK;
+    return more < 0 ? RTC_ERR_PARSE : RTC_OK;
 }
 
 static void handle_init(rtc_sctp *s, rtc_reader *r) {

@@ -8,6 +8,17 @@
 ** transmits the reflected CRC least significant byte first, so the value rtc_crc32c
 ** returns goes into bytes 8..11 little-endian (as Linux' cpu_to_le32 and usrsctp do).
 */
+int sctp_next_param(rtc_reader *r, uint16_t *type, rtc_reader *val) {
+    if (rtc_reader_left(r) < 4) return 0;
+    *type = rtc_read_u16(r);
+    uint16_t plen = rtc_read_u16(r);
+    if (plen < 4) return RTC_ERR_PARSE;
+    *val = rtc_read_sub(r, plen - 4u);
+    if (val->err) return RTC_ERR_PARSE;
+    rtc_read_skip(r, RTC_MIN((size_t)((4 - (plen & 3)) & 3), rtc_reader_left(r)));
+    return 1;
+}
+
 uint32_t sctp_packet_crc(const uint8_t *buf, size_t len) {
     static const uint8_t zero[4] = {0, 0, 0, 0};
     if (len < SCTP_COMMON_HDR) return 0;

@@ -127,13 +127,10 @@ static uint32_t perform_out_reset(rtc_sctp *s, uint32_t last_tsn, rtc_reader *id
 }
 
 int reconf_handle(rtc_sctp *s, rtc_reader *r) {
-    while (rtc_reader_left(r) >= 4 && s->state != RTC_SCTP_DONE) {
-        uint16_t type = rtc_read_u16(r);
-        uint16_t plen = rtc_read_u16(r);
-        if (plen < 4) return RTC_ERR_PARSE;
-        rtc_reader p = rtc_read_sub(r, plen - 4u);
-        if (p.err) return RTC_ERR_PARSE;
-        rtc_read_skip(r, RTC_MIN((size_t)((4 - (plen & 3)) & 3), rtc_reader_left(r)));
+    uint16_t type;
+    rtc_reader p;
+    int more = 0;
+    while (s->state != RTC_SCTP_DONE && (more = sctp_next_param(r, &type, &p)) == 1) {
         switch (type) {
         case PT_OUT_RESET:
         case PT_IN_RESET:
@@ -194,7 +191,7 @@ int reconf_handle(rtc_sctp *s, rtc_reader *r) {
         default: break;
         }
     }
-    return RTC_OK;
+    return more < 0 ? RTC_ERR_PARSE : RTC_OK;
 }
 
 int rtc_sctp_reset_streams(rtc_sctp *s, const uint16_t *ids, size_t n) {

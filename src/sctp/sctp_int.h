@@ -265,6 +265,9 @@ struct rtc_sctp {
 /* chunk.c */
 RTC_INTERNAL uint32_t sctp_packet_crc(const uint8_t *buf, size_t len);
 RTC_INTERNAL void sctp_finish_packet(uint8_t *buf, size_t len, bool zero_csum);
+/* Next TLV parameter of a chunk (RFC 9260 §3.2.1): 1 with *type and the value in *val, the
+** padding skipped; 0 at the end (fewer than 4 bytes left); RTC_ERR_PARSE when malformed. */
+RTC_INTERNAL int sctp_next_param(rtc_reader *r, uint16_t *type, rtc_reader *val);
 #define COOKIE_LEN 80
 RTC_INTERNAL void sctp_cookie_write(const rtc_sctp *s, uint8_t out[COOKIE_LEN],
                                     uint32_t my_vtag, uint32_t my_itsn, uint32_t peer_vtag,
