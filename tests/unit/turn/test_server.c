@@ -7,28 +7,7 @@
 
 #define REALM "example.org"
 
-/* ---- a fake relay-address provider ---------------------------------------------- */
-typedef struct relays {
-    int open, closed;
-    uint16_t next_port;
-    bool fail;
-} relays;
-
-static int relay_open(void *ud, uint8_t family, bool even, bool reserve_next, uint64_t token_in,
-                      rtc_addr *relay, void **handle, uint64_t *token) {
-    relays *r = ud;
-    if (r->fail) return RTC_ERR_NOMEM;
-    if (!r->next_port) r->next_port = 50000;
-    if (even && (r->next_port & 1)) r->next_port++;
-    const char *ip = family == RTC_AF_INET6 ? "2001:db8::100" : "198.51.100.1";
-    rtc_addr_parse_ip(relay, ip, r->next_port);
-    r->next_port += reserve_next ? 2 : 1;
-    if (reserve_next) *token = 0x1122334455667788ull;
-    *handle = (void *)(uintptr_t)(r->open + 1);
-    r->open++;
-    return RTC_OK;
-}
-static void relay_close(void *ud, void *handle) { ((relays *)ud)->closed++; }
+#include "fake_relays.h"
 
 /* ---- a counting allocator, to find leaks and measure memory per allocation ------- */
 typedef struct counting {

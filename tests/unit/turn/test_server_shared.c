@@ -7,23 +7,7 @@
 
 #define REALM "example.org"
 
-typedef struct relays {
-    int open, closed;
-    uint16_t next_port;
-    bool fail;
-} relays;
-
-static int relay_open(void *ud, uint8_t family, bool even, bool reserve_next, uint64_t token_in,
-                      rtc_addr *relay, void **handle, uint64_t *token) {
-    relays *r = ud;
-    if (r->fail) return RTC_ERR_NOMEM;
-    if (!r->next_port) r->next_port = 50000;
-    rtc_addr_parse_ip(relay, "198.51.100.1", r->next_port++);
-    *handle = (void *)(uintptr_t)(r->open + 1);
-    r->open++;
-    return RTC_OK;
-}
-static void relay_close(void *ud, void *handle) { ((relays *)ud)->closed++; }
+#include "fake_relays.h"
 
 /* A shared quota: at most `limit` allocations in all servers together. */
 typedef struct quota {
