@@ -488,14 +488,11 @@ int rtc_pc_set_local_description(rtc_pc *pc, rtc_pc_sdp_type type, const char *s
             rc = RTC_ERR_INVALID;
         }
     }
+    char *text = NULL;
+    if (rc >= 0 && !(text = pc_strdup(pc, sdp, len))) rc = RTC_ERR_NOMEM;
     if (rc < 0) {
         rtc_sdp_free(s);
         return rc;
-    }
-    char *text = pc_strdup(pc, sdp, len);
-    if (!text) {
-        rtc_sdp_free(s);
-        return RTC_ERR_NOMEM;
     }
     if (offer) {
         if (!pc->negotiated) {
@@ -634,14 +631,11 @@ int rtc_pc_set_remote_description(rtc_pc *pc, rtc_pc_sdp_type type, const char *
             rc = RTC_ERR_INVALID;
         }
     }
+    char *text = NULL;
+    if (rc >= 0 && !(text = pc_strdup(pc, sdp, len))) rc = RTC_ERR_NOMEM;
     if (rc < 0) {
         rtc_sdp_free(s);
         return rc;
-    }
-    char *text = pc_strdup(pc, sdp, len);
-    if (!text) {
-        rtc_sdp_free(s);
-        return RTC_ERR_NOMEM;
     }
     if (offer)
         swap_in(pc, &pc->remote_sdp, &pc->remote_type, &pc->prev_remote_sdp,
