@@ -209,6 +209,31 @@ int rtc_mdns_parse_query(const uint8_t *buf, size_t len, const char *name,
     return w.asked ? 1 : 0;
 }
 
+/* The name: in full the first time, then as a pointer to that first copy (RFC 1035 4.1.4). */
+static void write_name(rtc_writer *w, const uint8_t *wire, int wl, bool *first) {
+    if (*first)
+        rtc_write_bytes(w, wire, (size_t)wl);
+    else
+        rtc_write_u16(w, DNS_PTR_FIRST_NAME);
+    *first = false;
+}
+
+static uint16_t question_count(unsigned types) {
+    return (uint16_t)(((types & RTC_MDNS_Q_A) ? 1 : 0) + ((types & RTC_MDNS_Q_AAAA) ? 1 : 0));
+}
+
+/* One question per type asked (A, then AAAA). */
+static void write_questions(rtc_writer *w, const uint8_t *wire, int wl, unsigned types,
+                            uint16_t qclass, bool *first) {
+    const uint16_t qtypes[2] = {RTC_MDNS_TYPE_A, RTC_MDNS_TYPE_AAAA};
+    for (int k = 0; k < 2; k++) {
+        if (!(types & (1u << k))) continue;
+        write_name(w, wire, wl, first);
+        rtc_write_u16(w, qtypes[k]);
+        rtc_write_u16(w, qclass);
+    }
+}
+
 int rtc_mdns_build_query(uint8_t *buf, size_t cap, uint16_t id, const char *name, unsigned types,
                          bool qu) {
     uint8_t wire[DNS_WIRE_NAME_MAX + 1];
@@ -217,8 +242,7 @@ int rtc_mdns_build_query(uint8_t *buf, size_t cap, uint16_t id, const char *name
     if (wl < 0 || types == 0) return RTC_ERR_INVALID;
     rtc_writer w;
     rtc_writer_init(&w, buf, cap);
-    uint16_t nq =
-        (uint16_t)(((types & RTC_MDNS_Q_A) ? 1 : 0) + ((types & RTC_MDNS_Q_AAAA) ? 1 : 0));
+    uint16_t nq = question_count(types);
     rtc_write_u16(&w, id);
     rtc_write_u16(&w, 0); /* standard query, RD clear (RFC 6762 §18.2-18.6) */
     rtc_write_u16(&w, nq);
@@ -227,17 +251,7 @@ int rtc_mdns_build_query(uint8_t *buf, size_t cap, uint16_t id, const char *name
     rtc_write_u16(&w, 0);
     uint16_t qclass = (uint16_t)(RTC_MDNS_CLASS_IN | (qu ? RTC_MDNS_CLASS_TOP : 0));
     bool first = true;
-    const uint16_t qtypes[2] = {RTC_MDNS_TYPE_A, RTC_MDNS_TYPE_AAAA};
-    for (int k = 0; k < 2; k++) {
-        if (!(types & (1u << k))) continue;
-        if (first)
-            rtc_write_bytes(&w, wire, (size_t)wl);
-        else
-            rtc_write_u16(&w, DNS_PTR_FIRST_NAME);
-        first = false;
-        rtc_write_u16(&w, qtypes[k]);
-        rtc_write_u16(&w, qclass);
-    }
+    write_questions(&w, wire, wl, types, qclass, &first);
     if (w.err) return RTC_ERR_TOO_SMALL;
     return (int)w.len;
 }
@@ -255,9 +269,7 @@ int rtc_mdns_build_response(uint8_t *buf, size_t cap, uint16_t id, const char *n
     }
     if (an == 0) return RTC_ERR_INVALID;
     bool legacy = (flags & RTC_MDNS_RESP_LEGACY) != 0;
-    uint16_t nq = 0;
-    if (legacy)
-        nq = (uint16_t)(((types & RTC_MDNS_Q_A) ? 1 : 0) + ((types & RTC_MDNS_Q_AAAA) ? 1 : 0));
+    uint16_t nq = legacy ? question_count(types) : 0;
     rtc_writer w;
     rtc_writer_init(&w, buf, cap);
     rtc_write_u16(&w, legacy ? id : 0); /* RFC 6762 §18.1 */
@@ -267,31 +279,15 @@ int rtc_mdns_build_response(uint8_t *buf, size_t cap, uint16_t id, const char *n
     rtc_write_u16(&w, 0);
     rtc_write_u16(&w, 0);
     bool first = true;
-    if (legacy) {
-        /* §6.7: the question is repeated so that the legacy resolver accepts the answer. */
-        const uint16_t qtypes[2] = {RTC_MDNS_TYPE_A, RTC_MDNS_TYPE_AAAA};
-        for (int k = 0; k < 2; k++) {
-            if (!(types & (1u << k))) continue;
-            if (first)
-                rtc_write_bytes(&w, wire, (size_t)wl);
-            else
-                rtc_write_u16(&w, DNS_PTR_FIRST_NAME);
-            first = false;
-            rtc_write_u16(&w, qtypes[k]);
-            rtc_write_u16(&w, RTC_MDNS_CLASS_IN);
-        }
-    }
+    /* §6.7: the question is repeated so that the legacy resolver accepts the answer. */
+    if (legacy) write_questions(&w, wire, wl, types, RTC_MDNS_CLASS_IN, &first);
     uint16_t klass = (uint16_t)(RTC_MDNS_CLASS_IN | (legacy ? 0 : RTC_MDNS_CLASS_TOP));
     for (size_t i = 0; i < n; i++) {
         const rtc_addr *a = &addrs[i];
         bool v4 = a->family == RTC_AF_INET && (types & RTC_MDNS_Q_A);
         bool v6 = a->family == RTC_AF_INET6 && (types & RTC_MDNS_Q_AAAA);
         if (!v4 && !v6) continue;
-        if (first)
-            rtc_write_bytes(&w, wire, (size_t)wl);
-        else
-            rtc_write_u16(&w, DNS_PTR_FIRST_NAME);
-        first = false;
+        write_name(&w, wire, wl, &first);
         rtc_write_u16(&w, v4 ? RTC_MDNS_TYPE_A : RTC_MDNS_TYPE_AAAA);
         rtc_write_u16(&w, klass);
         rtc_write_u32(&w, ttl);
